@@ -1,0 +1,199 @@
+"""TIMIT data preparation: the LDC layout -> Kaldi data dirs `train`, `dev`, `test` and a lang dir.
+
+Reads `TRAIN|TEST/DR<n>/<speaker>/<utt>.{WAV,PHN}` in upper or lower case (the LDC disc is
+upper case, many copies are lower case), applies the standard protocol (see `timit_protocol`):
+SA sentences excluded, dev and core-test speakers from the fixed lists, phones mapped 61 -> 48
+with `q` deleted (its time goes to the phone before it, so frame labels stay contiguous).
+
+Each data dir gets `wav.scp`, `text` (48 phones), `utt2spk`, `spk2utt`, `spk2gender` and
+`phones.ctm` (48-phone time alignment from the `.PHN` files, for frame-level training).
+"""
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from toolkit.corpora.timit_protocol import (CORE_TEST_SPEAKERS, DEV_SPEAKERS, MAP_48_TO_39, PHONE_MAP,
+                                            PHONES_48)
+from toolkit.data.alignment import write_ctm
+from toolkit.data.audio import AudioError, probe_audio
+from toolkit.data.datadir import DataDir
+from toolkit.data.symbols import SymbolTable
+from toolkit.utils.atomic import atomic_write
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+FULL_TIMIT_COUNTS = {"train": (462, 3696), "dev": (50, 400), "test": (24, 192)}
+
+
+class TimitError(ValueError):
+    """A TIMIT tree that cannot be prepared; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class TimitUtterance:
+    part: str      # "train" | "test" (the LDC directory it came from)
+    speaker: str   # lower case, e.g. "fadg0"
+    name: str      # lower case, e.g. "si1279"
+    wav: Path
+    phn: Path
+
+    @property
+    def utt_id(self) -> str:
+        return f"{self.speaker}_{self.name}"
+
+
+def _child(parent: Path, name: str) -> Path | None:
+    """`parent/NAME` or `parent/name`, whichever exists."""
+    for candidate in (parent / name.upper(), parent / name.lower()):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def find_utterances(timit_dir: str | Path) -> list[TimitUtterance]:
+    """List every utterance of an LDC-layout TIMIT tree, SA sentences included."""
+    root = Path(timit_dir)
+    if not root.is_dir():
+        raise TimitError(f"TIMIT directory not found: '{root}'. Expected the LDC layout "
+                         "<timit>/TRAIN|TEST/DR1..DR8/<speaker>/<utt>.WAV|PHN (upper or lower case).")
+    # Accept the directory that holds TRAIN/TEST, or a parent with a single TIMIT/ or timit/ in it.
+    if _child(root, "train") is None and _child(root, "timit") is not None:
+        root = _child(root, "timit")
+    parts = {p: _child(root, p) for p in ("train", "test")}
+    missing = [p.upper() for p, d in parts.items() if d is None]
+    if missing:
+        raise TimitError(f"'{root}' is not a TIMIT tree: {' and '.join(missing)}/ not found. Expected the LDC "
+                         "layout <timit>/TRAIN|TEST/DR1..DR8/<speaker>/<utt>.WAV|PHN (upper or lower case).")
+    utts = []
+    for part, part_dir in parts.items():
+        for wav in sorted(part_dir.glob("*/*/*")):
+            if wav.suffix.lower() != ".wav" or not wav.parent.parent.name.lower().startswith("dr"):
+                continue
+            phn = next((p for p in (wav.with_suffix(".PHN"), wav.with_suffix(".phn")) if p.exists()), None)
+            if phn is None:
+                raise TimitError(f"{wav}: no .PHN transcription next to it")
+            utts.append(TimitUtterance(part, wav.parent.name.lower(), wav.stem.lower(), wav, phn))
+    if not utts:
+        raise TimitError(f"'{root}': no <speaker>/<utt>.WAV files found under {parts['train']} or {parts['test']}")
+    return utts
+
+
+def split_protocol(utts: list[TimitUtterance]) -> dict[str, list[TimitUtterance]]:
+    """Standard split: train = TRAIN/, dev and test = the listed TEST/ speakers; SA1/SA2 dropped."""
+    dev, core = set(DEV_SPEAKERS), set(CORE_TEST_SPEAKERS)
+    sets: dict[str, list[TimitUtterance]] = {"train": [], "dev": [], "test": []}
+    for u in utts:
+        if u.name.startswith("sa"):
+            continue
+        if u.part == "train":
+            sets["train"].append(u)
+        elif u.speaker in dev:
+            sets["dev"].append(u)
+        elif u.speaker in core:
+            sets["test"].append(u)
+    return sets
+
+
+def read_phn(phn: Path, num_samples: int) -> list[tuple[int, int, str]]:
+    """Read a `.PHN` file, checking every line: integer sample bounds inside the audio, known phone."""
+    segments = []
+    with open(phn, encoding="ascii", errors="replace") as f:
+        for lineno, line in enumerate(f, 1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) != 3 or not (parts[0].isdigit() and parts[1].isdigit()):
+                raise TimitError(f"{phn}:{lineno}: expected '<start-sample> <end-sample> <phone>', got {line.strip()!r}")
+            start, end, phone = int(parts[0]), int(parts[1]), parts[2].lower()
+            if phone not in PHONE_MAP:
+                raise TimitError(f"{phn}:{lineno}: unknown phone {parts[2]!r} (not one of the 61 TIMIT symbols)")
+            if end <= start:
+                raise TimitError(f"{phn}:{lineno}: segment end {end} is not after its start {start}")
+            if end > num_samples:
+                raise TimitError(f"{phn}:{lineno}: segment ends at sample {end}, past the end of the audio "
+                                 f"({num_samples} samples)")
+            if segments and start < segments[-1][1]:
+                raise TimitError(f"{phn}:{lineno}: segment starts at {start}, before the previous one ends")
+            segments.append((start, end, phone))
+    if not segments:
+        raise TimitError(f"{phn}: empty transcription")
+    return segments
+
+
+def map_to_48(segments: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Map 61-symbol segments to the 48-phone set; `q` is deleted and its time joins the previous
+    segment (the next one if it comes first)."""
+    out: list[list] = []
+    pending_start = None
+    for start, end, phone in segments:
+        mapped = PHONE_MAP[phone]
+        if mapped is None:  # q
+            if out:
+                out[-1][1] = end
+            else:
+                pending_start = start
+            continue
+        out.append([pending_start if pending_start is not None else start, end, mapped[0]])
+        pending_start = None
+    return [tuple(s) for s in out]
+
+
+def prepare_timit(timit_dir: str | Path, out_dir: str | Path) -> dict[str, tuple[int, int]]:
+    """Write `out_dir/{train,dev,test}` data dirs and `out_dir/lang`; return {set: (speakers, utts)}.
+
+    Every problem in the corpus (unreadable audio, malformed .PHN) is collected and reported at
+    once, naming each file and line.
+    """
+    out_dir = Path(out_dir)
+    sets = split_protocol(find_utterances(timit_dir))
+    counts, problems = {}, []
+    for name, utts in sets.items():
+        data = DataDir(utt2spk={}, wav_scp={}, text={}, spk2gender={})
+        ctm = {}
+        for u in utts:
+            try:
+                num_samples, sr = probe_audio(u.wav)
+                if sr != SAMPLE_RATE:
+                    raise TimitError(f"{u.wav}: sample rate {sr} Hz, TIMIT is {SAMPLE_RATE} Hz")
+                segments = map_to_48(read_phn(u.phn, num_samples))
+            except (TimitError, AudioError) as e:
+                problems.append(str(e))
+                continue
+            data.utt2spk[u.utt_id] = u.speaker
+            data.wav_scp[u.utt_id] = str(u.wav.resolve())
+            data.text[u.utt_id] = [p for _, _, p in segments]
+            data.spk2gender[u.speaker] = u.speaker[0]
+            ctm[u.utt_id] = [(s / SAMPLE_RATE, e / SAMPLE_RATE, p) for s, e, p in segments]
+        if not data.utt2spk and not problems:
+            raise TimitError(f"no {name} utterances found in '{timit_dir}' (does it use the standard speaker ids?)")
+        if not problems:
+            data.save(out_dir / name)
+            write_ctm(out_dir / name / "phones.ctm", ctm)
+        counts[name] = (len(data.spk2utt), len(data.utt2spk))
+    if problems:
+        shown = "\n  ".join(problems[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise TimitError(f"{len(problems)} problem(s) in the TIMIT corpus at '{timit_dir}':\n  {shown}{more}")
+    write_lang_dir(out_dir / "lang")
+    _check_counts(counts)
+    return counts
+
+
+def write_lang_dir(lang_dir: Path) -> None:
+    """`phones.txt` (48 training phones) and `phones.48-39.map` (the scoring fold)."""
+    lang_dir.mkdir(parents=True, exist_ok=True)
+    SymbolTable(PHONES_48).save(lang_dir / "phones.txt")
+    with atomic_write(lang_dir / "phones.48-39.map") as f:
+        for p in PHONES_48:
+            f.write(f"{p} {MAP_48_TO_39[p]}\n")
+
+
+def _check_counts(counts: dict[str, tuple[int, int]]) -> None:
+    """Warn when a corpus that looks like the full TIMIT does not give the standard set sizes."""
+    if counts["train"][0] < FULL_TIMIT_COUNTS["train"][0]:
+        return  # a subset or the embedded mini corpus
+    for name, expected in FULL_TIMIT_COUNTS.items():
+        if counts[name] != expected:
+            log.warning("%s: %d speakers / %d utterances, the standard protocol has %d / %d",
+                        name, *counts[name], *expected)

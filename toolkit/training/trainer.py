@@ -1,0 +1,224 @@
+"""One trainer for every model in the toolkit.
+
+The model-specific parts live in a `Task` (how to compute the loss of a batch, how to evaluate on
+dev); the trainer owns the loop: device placement, AMP on CUDA, gradient clipping, skipping of
+non-finite steps, an epoch-level LR schedule, DDP, TensorBoard scalars, tqdm progress, and
+checkpoints (`checkpoint_last.pt` every epoch, `checkpoint_best.pt` by the dev metric).
+
+Re-running in the same experiment dir resumes from `checkpoint_last.pt`, random states included,
+so a killed run ends with the same model as an uninterrupted one.
+"""
+import json
+import logging
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Protocol
+
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from toolkit.training.checkpoint import BEST, LAST, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from toolkit.training.curves import plot_learning_curves
+from toolkit.training.distributed import DistInfo, all_true, default_device
+
+log = logging.getLogger(__name__)
+
+
+class Task(Protocol):
+    """What the trainer needs to know about a model family."""
+    metric: str  # dev metric that picks checkpoint_best, e.g. "per"
+    mode: str    # "min" or "max"
+
+    def loss(self, model: nn.Module, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
+        """Loss to minimise (a scalar) and `{"loss": summed loss, "count": items}` for logging."""
+
+    def evaluate(self, model: nn.Module, batches: Iterable[dict]) -> dict[str, float]:
+        """Dev metrics, including `self.metric` and preferably `loss`."""
+
+
+@dataclass
+class TrainerConfig:
+    max_epochs: int = 20
+    grad_clip: float = 5.0           # max global grad norm; 0 disables
+    amp: bool = True                 # mixed precision, used only on CUDA
+    amp_dtype: str = "bfloat16"      # or "float16" (with a gradient scaler)
+    max_bad_steps: int = 20          # consecutive non-finite losses before giving up
+    log_interval: int = 50           # steps between TensorBoard train scalars
+    progress: bool = True            # tqdm bars
+
+
+class TrainingDiverged(RuntimeError):
+    pass
+
+
+def to_device(batch: Any, device: torch.device) -> Any:
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, dict):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(to_device(v, device) for v in batch)
+    return batch
+
+
+class Trainer:
+    def __init__(self, model: nn.Module, task: Task, optimizer: torch.optim.Optimizer, exp_dir: str | Path,
+                 cfg: TrainerConfig | None = None, scheduler=None, dist_info: DistInfo | None = None,
+                 device: torch.device | None = None):
+        self.cfg = cfg or TrainerConfig()
+        self.dist = dist_info or DistInfo()
+        self.device = device or default_device(self.dist)
+        self.model = model.to(self.device)
+        self.task, self.optimizer, self.scheduler = task, optimizer, scheduler
+        self.exp_dir = Path(exp_dir)
+        self.exp_dir.mkdir(parents=True, exist_ok=True)
+        self.use_amp = self.cfg.amp and self.device.type == "cuda"
+        self.amp_dtype = getattr(torch, self.cfg.amp_dtype)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp and self.amp_dtype == torch.float16)
+        self.train_model = (DistributedDataParallel(self.model, device_ids=[self.device.index]
+                                                    if self.device.type == "cuda" else None)
+                            if self.dist.enabled else self.model)
+        self.epoch = 0                     # epochs completed
+        self.step = 0                      # optimizer steps taken
+        self.best: float | None = None
+        self.history: list[dict] = []
+        self.stopped = False
+        self.writer = None
+
+    # ---------------------------------------------------------------- checkpoints
+    def _state(self) -> dict:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+                "scaler": self.scaler.state_dict(), "epoch": self.epoch, "step": self.step, "best": self.best,
+                "history": self.history, "stopped": self.stopped, "rng": rng_state()}
+
+    def resume(self) -> bool:
+        """Load `checkpoint_last.pt` if the experiment dir has one; True when resumed."""
+        path = self.exp_dir / LAST
+        if not path.is_file():
+            return False
+        ckpt = load_checkpoint(path, map_location=self.device)
+        self.model.load_state_dict(ckpt["model"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        if self.scheduler is not None and ckpt["scheduler"] is not None:
+            self.scheduler.load_state_dict(ckpt["scheduler"])
+        self.scaler.load_state_dict(ckpt["scaler"])
+        self.epoch, self.step, self.best = ckpt["epoch"], ckpt["step"], ckpt["best"]
+        self.history, self.stopped = ckpt["history"], ckpt["stopped"]
+        set_rng_state(ckpt["rng"])
+        log.info("resumed from %s: %d epoch(s) done, best dev %s = %s", path, self.epoch, self.task.metric,
+                 self.best)
+        return True
+
+    def _save(self, improved: bool) -> None:
+        if not self.dist.is_main:
+            return
+        state = self._state()
+        save_checkpoint(self.exp_dir / LAST, **state)
+        if improved:
+            save_checkpoint(self.exp_dir / BEST, **state)
+        with open(self.exp_dir / "history.json", "w") as f:
+            json.dump(self.history, f, indent=1)
+        plot_learning_curves(self.history, self.exp_dir / "learning_curves.png", self.task.metric)
+
+    # ---------------------------------------------------------------- loop
+    def fit(self, train_batches: Iterable[dict], dev_batches: Iterable[dict]) -> list[dict]:
+        """Train until `max_epochs` or until the scheduler says stop; returns the history."""
+        self.resume()
+        if self.stopped or self.epoch >= self.cfg.max_epochs:
+            log.info("training already finished (%d epochs): nothing to do", self.epoch)
+            return self.history
+        if self.dist.is_main:
+            from torch.utils.tensorboard import SummaryWriter
+            self.writer = SummaryWriter(self.exp_dir / "tensorboard", purge_step=self.step)
+        try:
+            while self.epoch < self.cfg.max_epochs and not self.stopped:
+                self._run_epoch(train_batches, dev_batches)
+        finally:
+            if self.writer is not None:
+                self.writer.close()
+        log.info("training done: %d epochs, best dev %s = %.4f", self.epoch, self.task.metric, self.best)
+        return self.history
+
+    def _run_epoch(self, train_batches, dev_batches) -> None:
+        epoch = self.epoch + 1
+        sampler = getattr(train_batches, "batch_sampler", None)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch)
+        start = time.time()
+        train_loss = self._train_one_epoch(train_batches, epoch)
+        self.model.eval()
+        with torch.no_grad(), self._autocast():
+            dev = self.task.evaluate(self.model, (to_device(b, self.device) for b in dev_batches))
+        metric = dev[self.task.metric]
+        improved = self.best is None or (metric < self.best if self.task.mode == "min" else metric > self.best)
+        if improved:
+            self.best = metric
+        lr = self.optimizer.param_groups[0]["lr"]
+        if self.scheduler is not None:
+            self.scheduler.step(metric)
+            self.stopped = bool(getattr(self.scheduler, "should_stop", False))
+        self.epoch = epoch
+        record = {"epoch": epoch, "train_loss": train_loss, **{f"dev_{k}": v for k, v in dev.items()},
+                  "lr": lr, "seconds": round(time.time() - start, 2)}
+        self.history.append(record)
+        if self.writer is not None:
+            for k, v in record.items():
+                if k.startswith("dev_"):
+                    self.writer.add_scalar(f"dev/{k[4:]}", v, epoch)
+            self.writer.add_scalar("train/epoch_loss", train_loss, epoch)
+            self.writer.add_scalar("train/lr", lr, epoch)
+        self._save(improved)
+        dev_text = " ".join(f"{k}={v:.4f}" for k, v in dev.items())
+        log.info("epoch %d: train loss %.4f | dev %s | lr %.3g | %.1fs%s%s", epoch, train_loss, dev_text, lr,
+                 record["seconds"], " | new best" if improved else "", " | scheduler stop" if self.stopped else "")
+
+    def _autocast(self):
+        return torch.autocast("cuda", dtype=self.amp_dtype) if self.use_amp else nullcontext()
+
+    def _train_one_epoch(self, batches, epoch: int) -> float:
+        self.train_model.train()
+        total, count, bad_in_a_row = 0.0, 0.0, 0
+        bar = tqdm(batches, desc=f"epoch {epoch}", leave=False, dynamic_ncols=True,
+                   disable=not (self.cfg.progress and self.dist.is_main))
+        for batch in bar:
+            batch = to_device(batch, self.device)
+            with self._autocast():
+                loss, stats = self.task.loss(self.train_model, batch)
+            if not all_true(bool(torch.isfinite(loss)), self.dist, self.device):
+                bad_in_a_row = self._skip_step(epoch, bad_in_a_row, "loss")
+                continue
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(self.optimizer)
+            grad_norm = (nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+                         if self.cfg.grad_clip > 0 else torch.tensor(0.0))
+            if not self.scaler.is_enabled() and not all_true(bool(torch.isfinite(grad_norm)), self.dist, self.device):
+                self.optimizer.zero_grad(set_to_none=True)
+                bad_in_a_row = self._skip_step(epoch, bad_in_a_row, "gradient")
+                continue
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            bad_in_a_row = 0
+            self.step += 1
+            total, count = total + stats["loss"], count + stats["count"]
+            bar.set_postfix(loss=f"{stats['loss'] / max(stats['count'], 1):.3f}")
+            if self.writer is not None and self.step % self.cfg.log_interval == 0:
+                self.writer.add_scalar("train/loss", stats["loss"] / max(stats["count"], 1), self.step)
+                self.writer.add_scalar("train/grad_norm", float(grad_norm), self.step)
+        return total / max(count, 1)
+
+    def _skip_step(self, epoch: int, bad_in_a_row: int, what: str) -> int:
+        bad_in_a_row += 1
+        log.warning("epoch %d step %d: non-finite %s, step skipped (%d in a row)", epoch, self.step + 1, what,
+                    bad_in_a_row)
+        if bad_in_a_row >= self.cfg.max_bad_steps:
+            raise TrainingDiverged(
+                f"training diverged: {bad_in_a_row} consecutive steps with a non-finite {what} at epoch {epoch}. "
+                "Lower the learning rate (optim.lr=...), check the input features for NaN/inf, or raise "
+                f"trainer.max_bad_steps. The last good state is in {self.exp_dir / LAST}.")
+        return bad_in_a_row
