@@ -181,10 +181,10 @@ def prepare_timit(timit_dir: str | Path, out_dir: str | Path) -> dict[str, tuple
 
 
 def write_lang_dir(lang_dir: Path) -> None:
-    """`phones.txt` (48 training phones) and `phones.48-39.map` (the scoring fold)."""
+    """`phones.txt` (the 48 training phones) and `score.map` (the 48 -> 39 scoring fold)."""
     lang_dir.mkdir(parents=True, exist_ok=True)
     SymbolTable(PHONES_48).save(lang_dir / "phones.txt")
-    with atomic_write(lang_dir / "phones.48-39.map") as f:
+    with atomic_write(lang_dir / "score.map") as f:
         for p in PHONES_48:
             f.write(f"{p} {MAP_48_TO_39[p]}\n")
 

@@ -67,7 +67,7 @@ def read_audio(source: str | Path, *, expected_sr: int | None = None, utt: str |
         raise AudioError(f"{_where(source, utt)}: has {data.shape[1]} channel(s), asked for channel {channel}")
     if expected_sr is not None and sr != expected_sr:
         raise AudioError(f"{_where(source, utt)}: sample rate {sr} Hz, expected {expected_sr} Hz "
-                         "(resample the corpus or set the frontend's sample_rate)")
+                         "(resample the corpus, or set the frontend's sample_frequency)")
     return np.ascontiguousarray(data[:, channel]), sr
 
 

@@ -6,7 +6,7 @@ replicated), then `num_layers` hidden layers of Linear -> BatchNorm -> ReLU -> D
 import torch
 from torch import nn
 
-from toolkit.features.splice import splice
+from toolkit.features.splice import splice_feats
 
 
 class DNN(nn.Module):
@@ -24,7 +24,7 @@ class DNN(nn.Module):
 
     def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """feats: (B, T, D), lengths: (B,) -> logits (B, T, num_classes), lengths (B,)."""
-        x = splice(feats, self.context, lengths)          # (B, T, D * (2c+1))
+        x = splice_feats(feats, self.context, self.context, lengths)          # (B, T, D * (2c+1))
         mask = torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None].to(x.device)
         # BatchNorm statistics must come from real frames only, not padding.
         h = x.new_zeros(*x.shape[:2], self.output.in_features)

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Generic phone-recognition stages, shared by every ASR recipe (ESPnet's TEMPLATE, Kaldi's steps/).
+# A corpus recipe prepares Kaldi data dirs data/<set> and data/lang (phones.txt, optional score.map
+# and phones.ctm alignments), then calls this script from its own directory:
+#
+#   ../TEMPLATE/asr.sh --stage 2 --train-set train --dev-set dev --test-sets "dev test" [hydra overrides...]
+#
+# Stages: 2 features + CMVN, 3 train, 4 decode, 5 score. Each stage reads only what earlier stages
+# wrote, so any of them can be rerun alone; rerunning one is safe (training resumes or does nothing).
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../../tools/recipe_utils.sh"
+
+stage=2                # first stage to run
+stop_stage=5           # last stage to run
+nj=2                   # parallel feature-extraction jobs
+train_set=train        # data/<train_set>
+dev_set=dev            # data/<dev_set>: checkpoint selection and decoder tuning
+test_sets="dev test"   # data dirs to decode and score
+lang=data/lang         # phones.txt, score.map, phone_bigram.arpa
+frontend=fbank         # conf/frontend/<frontend>.yaml
+model=bilstm           # conf/model/<model>.yaml
+exp_tag=               # suffix of the experiment dir exp/<model>_<frontend><exp_tag>
+decode_method=viterbi  # viterbi (phone bigram, hybrid) or argmax
+help_message="Usage: $0 [options] [hydra overrides for training, e.g. optim.lr=5e-4 trainer.max_epochs=10]"
+. "$TOOLKIT_ROOT/tools/parse_options.sh"
+
+conf=$TOOLKIT_ROOT/conf
+exp=exp/${model}_${frontend}${exp_tag}
+overrides=("$@")
+frontend_overrides=()
+for o in "${overrides[@]}"; do [[ $o == frontend.* ]] && frontend_overrides+=("$o"); done
+sets=$(echo "$train_set $dev_set $test_sets" | tr ' ' '\n' | awk 'NF && !seen[$0]++')
+
+if in_stages 2; then
+  stage_begin 2 "features ($frontend) and per-speaker CMVN for: $(echo $sets)"
+  for set in $sets; do
+    python -m toolkit.bin.extract_feats --frontend "$conf/frontend/$frontend.yaml" --nj "$nj" \
+      "data/$set" "dump/$frontend/$set" "${frontend_overrides[@]}"
+    python -m toolkit.bin.compute_cmvn "dump/$frontend/$set"
+  done
+  stage_end
+fi
+
+if in_stages 3; then
+  stage_begin 3 "train $model on $frontend features -> $exp"
+  python -m toolkit.bin.train frontend="$frontend" model="$model" exp_dir="$exp" \
+    data.train="dump/$frontend/$train_set" data.dev="dump/$frontend/$dev_set" data.lang="$lang" \
+    trainer.progress=false "${overrides[@]}"
+  stage_end
+fi
+
+if in_stages 4; then
+  stage_begin 4 "decode ($decode_method) with a phone bigram of data/$train_set"
+  python -m toolkit.bin.train_phone_lm --symbols "$lang/phones.txt" "data/$train_set/text" "$lang/phone_bigram.arpa"
+  for set in $test_sets; do
+    python -m toolkit.bin.decode --exp "$exp" --method "$decode_method" --lm "$lang/phone_bigram.arpa" \
+      --tune-on "dump/$frontend/$dev_set" "dump/$frontend/$set" "$exp/decode_$set"
+  done
+  stage_end
+fi
+
+if in_stages 5; then
+  stage_begin 5 "score"
+  map=(); [ -f "$lang/score.map" ] && map=(--map "$lang/score.map")
+  for set in $test_sets; do
+    python -m toolkit.bin.score --ref "data/$set/text" --hyp "$exp/decode_$set/hyp.txt" \
+      --utt2spk "data/$set/utt2spk" "${map[@]}" --out-dir "$exp/decode_$set/scoring" \
+      > "$exp/decode_$set/scoring.log"
+  done
+  python -m toolkit.bin.show_results exp
+  stage_end
+fi

@@ -1,0 +1,154 @@
+"""Feature extraction into dump dirs: parallel jobs, segments, CMVN files, CLIs and audio errors."""
+from pathlib import Path
+
+import kaldiio
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+import torchaudio.compliance.kaldi as kaldi
+from omegaconf import OmegaConf
+from hydra.utils import instantiate
+
+from toolkit.data.audio import AudioError
+from toolkit.data.datadir import read_table, validate_data_dir, write_table
+from toolkit.features import (Fbank, GlobalCMVN, Mfcc, apply_cmvn, compute_cmvn_stats, extract_features,
+                              read_cmvn_stats)
+from toolkit.features.extract import frontend_sample_rate
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _make_data_dir(root: Path, n_per_spk: int = 3, sr: int = 16000, seed: int = 0) -> Path:
+    """Two speakers, tone + noise WAVs of 0.3-1.2 s; returns the data dir."""
+    rng = np.random.default_rng(seed)
+    wav_dir, data = root / "wav", root / "data"
+    wav_dir.mkdir(parents=True)
+    wav_scp, utt2spk, text = {}, {}, {}
+    for spk in ("spk1", "spk2"):
+        for i in range(n_per_spk):
+            utt = f"{spk}_u{i}"
+            n = int(rng.integers(int(0.3 * sr), int(1.2 * sr)))
+            x = 0.2 * np.sin(2 * np.pi * rng.uniform(100, 2000) * np.arange(n) / sr) + 0.02 * rng.normal(size=n)
+            sf.write(wav_dir / f"{utt}.wav", x.astype(np.float32), sr, subtype="PCM_16")
+            wav_scp[utt], utt2spk[utt], text[utt] = str(wav_dir / f"{utt}.wav"), spk, "a b"
+    write_table(data / "wav.scp", wav_scp)
+    write_table(data / "utt2spk", utt2spk)
+    write_table(data / "text", text)
+    write_table(data / "spk2utt", {"spk1": [u for u in utt2spk if u.startswith("spk1")],
+                                   "spk2": [u for u in utt2spk if u.startswith("spk2")]})
+    return data
+
+
+def _read_feats(dump: Path) -> dict[str, np.ndarray]:
+    return {utt: np.asarray(mat) for utt, mat in kaldiio.load_scp(str(dump / "feats.scp")).items()}
+
+
+def test_parallel_extraction_equals_serial_and_kaldi(tmp_path):
+    data = _make_data_dir(tmp_path)
+    frontend = Fbank(num_mel_bins=40)
+    one = extract_features(data, tmp_path / "dump1", frontend, nj=1, batch_size=4)
+    two = extract_features(data, tmp_path / "dump2", frontend, nj=2, batch_size=2)
+    assert one["utterances"] == two["utterances"] == 6 and one["frames"] == two["frames"]
+    assert sorted((tmp_path / "dump2" / "data").glob("feats.*.ark")) == [
+        tmp_path / "dump2" / "data" / "feats.1.ark", tmp_path / "dump2" / "data" / "feats.2.ark"]
+    f1, f2 = _read_feats(tmp_path / "dump1"), _read_feats(tmp_path / "dump2")
+    assert sorted(f1) == sorted(f2) == sorted(read_table(data / "utt2spk"))
+    for utt in f1:
+        assert f1[utt].dtype == np.float32 and f1[utt].shape[1] == 40
+        np.testing.assert_allclose(f1[utt], f2[utt], atol=1e-4)
+    # the archive holds Kaldi's features of the int16 file
+    samples, _ = sf.read(data.parent / "wav" / "spk2_u1.wav", dtype="int16")
+    ref = kaldi.fbank(torch.tensor(samples, dtype=torch.float32)[None], **frontend.kaldi_options()).numpy()
+    np.testing.assert_allclose(f2["spk2_u1"], ref, atol=1e-3)
+    dump = tmp_path / "dump2"
+    assert validate_data_dir(dump) == []
+    assert read_table(dump / "text") == read_table(data / "text")
+    assert {u: int(n) for u, n in read_table(dump / "utt2num_frames").items()} == {u: len(m) for u, m in f2.items()}
+
+
+def test_segments_and_cmvn_files(tmp_path):
+    data = _make_data_dir(tmp_path, n_per_spk=1)
+    recs = read_table(data / "wav.scp")
+    segments = {"spk1_u0-a": "spk1_u0 0.00 0.25", "spk1_u0-b": "spk1_u0 0.10 -1",
+                "spk2_u0-a": "spk2_u0 0.05 0.30"}
+    write_table(data / "segments", segments)
+    write_table(data / "utt2spk", {u: u.split("_")[0] for u in segments})
+    write_table(data / "spk2utt", {"spk1": ["spk1_u0-a", "spk1_u0-b"], "spk2": ["spk2_u0-a"]})
+    (data / "text").unlink()
+    dump = tmp_path / "dump"
+    extract_features(data, dump, Mfcc(use_energy=False), nj=2)
+    feats = _read_feats(dump)
+    samples, sr = sf.read(recs["spk1_u0"], dtype="int16")
+    cut = torch.tensor(samples[1600:], dtype=torch.float32)[None]  # 0.10 s to the end
+    np.testing.assert_allclose(feats["spk1_u0-b"], kaldi.mfcc(cut, **Mfcc(use_energy=False).kaldi_options()).numpy(),
+                               atol=1e-3)
+    assert len(feats["spk1_u0-a"]) == 1 + (4000 - 400) // 160
+    parse = lambda table: {u: (r, float(a), float(b)) for u, (r, a, b) in
+                           ((u, v.split()) for u, v in table.items())}
+    assert parse(read_table(dump / "segments")) == parse(segments)
+
+    scp = compute_cmvn_stats(dump)
+    assert scp == (dump / "cmvn.scp").absolute() and validate_data_dir(dump) == []
+    stats = read_cmvn_stats(scp)
+    spk1 = np.concatenate([feats["spk1_u0-a"], feats["spk1_u0-b"]]).astype(np.float64)
+    np.testing.assert_allclose(stats["spk1"][0, :-1], spk1.sum(0), rtol=1e-6)
+    assert stats["spk1"][0, -1] == len(spk1)
+    np.testing.assert_allclose(apply_cmvn(feats["spk2_u0-a"], stats["spk2"]).mean(0), 0.0, atol=1e-4)
+
+    glob = compute_cmvn_stats(dump, per_speaker=False)
+    assert glob.name == "global_cmvn.ark"
+    np.testing.assert_allclose(read_cmvn_stats(glob)["global"], stats["spk1"] + stats["spk2"])
+    norm = GlobalCMVN.from_file(glob, norm_vars=True)
+    everything = np.concatenate(list(feats.values())).astype(np.float64)
+    np.testing.assert_allclose(norm.mean.numpy(), everything.mean(0), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(norm.std.numpy(), everything.std(0), rtol=1e-4)
+
+
+def test_corrupt_wav_names_the_utterance(tmp_path):
+    data = _make_data_dir(tmp_path)
+    bad = Path(read_table(data / "wav.scp")["spk2_u1"])
+    bad.write_bytes(bad.read_bytes()[:len(bad.read_bytes()) // 2])  # header promises more than is there
+    for nj in (1, 2):
+        with pytest.raises(AudioError, match=r"spk2_u1\.wav \(utterance spk2_u1\): truncated"):
+            extract_features(data, tmp_path / f"dump{nj}", Fbank(), nj=nj)
+        assert not (tmp_path / f"dump{nj}" / "feats.scp").exists()
+
+
+def test_wrong_sample_rate_fails_clearly(tmp_path):
+    data = _make_data_dir(tmp_path, n_per_spk=1, sr=8000)
+    with pytest.raises(AudioError, match=r"spk[12]_u0\.wav \(utterance spk[12]_u0\): sample rate 8000 Hz, expected 16000 Hz"):
+        extract_features(data, tmp_path / "dump", Fbank(), nj=2)
+    assert frontend_sample_rate(Fbank(sample_frequency=8000)) == 8000
+    counts = extract_features(data, tmp_path / "dump8k", Fbank(sample_frequency=8000, num_mel_bins=23))
+    assert counts["utterances"] == 2
+
+
+def test_too_short_utterance_is_dropped(tmp_path):
+    data = _make_data_dir(tmp_path, n_per_spk=2)
+    sf.write(read_table(data / "wav.scp")["spk1_u1"], np.zeros(200, dtype=np.float32), 16000, subtype="PCM_16")
+    counts = extract_features(data, tmp_path / "dump", Fbank())
+    assert counts == {"utterances": 3, "frames": counts["frames"], "dropped": 1, "jobs": 1}
+    assert "spk1_u1" not in read_table(tmp_path / "dump" / "utt2spk")
+    assert validate_data_dir(tmp_path / "dump") == []
+
+
+@pytest.mark.parametrize("name, cls, dim", [("fbank", Fbank, 40), ("mfcc", Mfcc, 13)])
+def test_frontend_configs_instantiate(name, cls, dim):
+    config = OmegaConf.load(REPO / "conf" / "frontend" / f"{name}.yaml")
+    frontend = instantiate(config)
+    assert type(frontend) is cls and frontend.feature_dim == dim and not frontend.trainable
+    config.trainable = True
+    assert instantiate(config).trainable
+
+
+def test_command_line_tools(tmp_path):
+    from toolkit.bin import compute_cmvn, extract_feats
+    data = _make_data_dir(tmp_path, n_per_spk=2)
+    dump = tmp_path / "dump"
+    extract_feats.main(["--frontend", str(REPO / "conf" / "frontend" / "mfcc.yaml"), "--nj", "2", str(data), str(dump)])
+    assert all(m.shape[1] == 13 for m in _read_feats(dump).values())
+    compute_cmvn.main([str(dump)])
+    compute_cmvn.main(["--global", str(dump)])
+    assert sorted(read_cmvn_stats(dump / "cmvn.scp")) == ["spk1", "spk2"]
+    assert (dump / "global_cmvn.ark").is_file()

@@ -1,0 +1,75 @@
+"""Decode data dirs with a trained acoustic model.
+
+    python -m toolkit.bin.decode --exp exp/bilstm_fbank --lm data/lang/phone_bigram.arpa \\
+        [--tune-on dump/fbank/dev] dump/fbank/test exp/bilstm_fbank/decode_test
+
+Writes `<out>/hyp.txt` (one phone sequence per utterance, Kaldi `text` format) and
+`<out>/decode.json` (the settings used, and the tuning grid with its dev PERs when tuned).
+"""
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from toolkit.data.datadir import DataDir, write_table
+from toolkit.decoding.asr import TrainedAcousticModel, load_lm_matrix, search, tune
+from toolkit.utils.log import setup_logging
+
+log = logging.getLogger("decode")
+
+
+def floats(text: str) -> list[float]:
+    return [float(x) for x in text.split(",")]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--exp", required=True, help="experiment dir (config.yaml, phones.txt, checkpoints)")
+    parser.add_argument("--checkpoint", default="best", choices=["best", "last"])
+    parser.add_argument("--method", default="viterbi", choices=["viterbi", "argmax"])
+    parser.add_argument("--lm", help="phone bigram (ARPA) for viterbi")
+    parser.add_argument("--lm-weight", type=float, default=1.0)
+    parser.add_argument("--insertion-penalty", type=float, default=0.0)
+    parser.add_argument("--prior-scale", type=float, default=1.0, help="posterior / prior^scale (hybrid)")
+    parser.add_argument("--min-duration", type=int, default=1, help="minimum frames per phone")
+    parser.add_argument("--tune-on", help="dev data dir: pick lm weight and insertion penalty by its PER")
+    parser.add_argument("--lm-weights", type=floats, default=[0.5, 1.0, 2.0, 4.0])
+    parser.add_argument("--insertion-penalties", type=floats, default=[0.0, 2.0, 4.0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("data_dir")
+    parser.add_argument("out_dir")
+    args = parser.parse_args(argv)
+    setup_logging()
+    start = time.time()
+    if args.method == "viterbi" and not args.lm:
+        parser.error("--method viterbi needs --lm (or use --method argmax)")
+
+    model = TrainedAcousticModel(args.exp, args.checkpoint, args.device)
+    lm = load_lm_matrix(args.lm, model.symbols) if args.method == "viterbi" else None
+    settings = dict(method=args.method, prior_scale=args.prior_scale, min_duration=args.min_duration,
+                    lm_weight=args.lm_weight, insertion_penalty=args.insertion_penalty)
+    grid = None
+    if args.tune_on and args.method == "viterbi":
+        dev_post = model.log_posteriors(args.tune_on)
+        refs = DataDir.load(args.tune_on).text
+        settings["lm_weight"], settings["insertion_penalty"], grid = tune(
+            dev_post, refs, model, lm, args.lm_weights, args.insertion_penalties, method="viterbi",
+            prior_scale=args.prior_scale, min_duration=args.min_duration)
+        log.info("tuned on %s: lm_weight %g, insertion_penalty %g", args.tune_on, settings["lm_weight"],
+                 settings["insertion_penalty"])
+
+    hyps = search(model.log_posteriors(args.data_dir), model, lm=lm, **settings)
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_table(out / "hyp.txt", hyps)
+    with open(out / "decode.json", "w") as f:
+        json.dump({"exp": args.exp, "data": args.data_dir, "checkpoint": args.checkpoint, "lm": args.lm,
+                   **settings, "tuned_on": args.tune_on, "tuning_grid": grid}, f, indent=1)
+    log.info("decoded %d utterances of %s into %s in %.1f s", len(hyps), args.data_dir, out, time.time() - start)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

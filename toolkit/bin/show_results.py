@@ -1,0 +1,60 @@
+"""Print the results of every experiment under a dir as one Markdown table.
+
+    python -m toolkit.bin.show_results exp
+
+Reads `<exp>/<name>/decode_<set>/scoring/result.json` (written by toolkit.bin.score) and, when
+present, the experiment's `history.json` (epochs, training time) and `model.json` (parameters).
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def experiment_row_info(exp: Path) -> dict:
+    info = {"epochs": "", "train_min": "", "params": ""}
+    history = exp / "history.json"
+    if history.is_file():
+        records = json.loads(history.read_text())
+        info["epochs"] = str(len(records))
+        info["train_min"] = f"{sum(r['seconds'] for r in records) / 60:.1f}"
+    model = exp / "model.json"
+    if model.is_file():
+        info["params"] = f"{json.loads(model.read_text())['trainable_params'] / 1e6:.2f}M"
+    return info
+
+
+def collect(root: Path) -> list[dict]:
+    rows = []
+    for result in sorted(root.glob("*/decode_*/scoring/result.json")):
+        exp, decode = result.parents[2], result.parents[1]
+        r = json.loads(result.read_text())
+        rows.append({"exp": exp.name, "set": decode.name.removeprefix("decode_"), **experiment_row_info(exp),
+                     "metric": r["metric"], "err": r["err"], "sub": 100 * r["sub"] / r["n"],
+                     "del": 100 * r["del"] / r["n"], "ins": 100 * r["ins"] / r["n"], "n": r["n"]})
+    return rows
+
+
+def markdown(rows: list[dict]) -> str:
+    head = "| experiment | set | params | epochs | train min | %s | sub | del | ins | ref tokens |" % rows[0]["metric"]
+    lines = [head, "|" + "---|" * 10]
+    for r in rows:
+        lines.append(f"| {r['exp']} | {r['set']} | {r['params']} | {r['epochs']} | {r['train_min']} | "
+                     f"**{r['err']:.2f}** | {r['sub']:.1f} | {r['del']:.1f} | {r['ins']:.1f} | {r['n']} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("exp_root", nargs="?", default="exp")
+    args = parser.parse_args(argv)
+    rows = collect(Path(args.exp_root))
+    if not rows:
+        print(f"no scored decodes under {args.exp_root}/*/decode_*/scoring", file=sys.stderr)
+        return 1
+    print(markdown(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

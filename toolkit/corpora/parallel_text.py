@@ -1,0 +1,271 @@
+"""Parallel text for translation: read, clean and split sentence pairs.
+
+Two input layouts are read:
+
+* a tab-separated pair file as exported by Tatoeba / manythings.org/anki:
+  ``English<TAB>Other[<TAB>attribution...]``, one pair per line; the language of each column
+  is given explicitly or inferred from the Anki file name (``deu-eng.tsv``, ``deu.txt``);
+* Moses-style parallel files (``train.de`` / ``train.en``, ``train.src`` / ``train.tgt``): line
+  *i* of one file translates line *i* of the other.
+
+Readers stream `RawPair`s and never load a file whole. `clean_pairs` normalises the text and
+drops bad pairs, counting each drop reason so the clean stage can log them; `split_pairs`
+makes a deterministic train/dev/test split in which every distinct source sentence lands on
+exactly one side (no source sentence of the test set is seen in training).
+
+Typical use (stage 1 of the translation recipe)::
+
+    corpus = clean_pairs(read_tsv("deu-eng.tsv", src_lang="deu", tgt_lang="eng"), max_tokens=80)
+    log.info("%s", corpus.summary())
+    splits = split_pairs(corpus.pairs, dev=1000, test=2000)
+    write_moses(splits["train"], "data/train/text.deu", "data/train/text.eng")
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import logging
+import os
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from toolkit.utils.atomic import atomic_write
+
+log = logging.getLogger(__name__)
+
+#: Drop reasons counted by `clean_pairs`, in the order the checks run.
+DROP_REASONS = ("non_utf8", "empty", "too_long", "ratio")
+
+# Characters that render as nothing but make two equal-looking sentences differ
+# (zero-width space, soft hyphen, byte-order mark / zero-width no-break space, word joiner).
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u00ad\ufeff\u2060"))
+# Control characters other than whitespace (whitespace ones are handled by str.split()).
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+# At most this many undecodable lines are logged one by one per file; the rest are only counted.
+_MAX_LOGGED_BAD_LINES = 10
+
+
+@dataclass(frozen=True)
+class RawPair:
+    """One pair as read from disk. `src`/`tgt` are None when the line was not valid UTF-8.
+
+    `where` names the origin for messages: ``file:line`` (or ``src_file:line`` for Moses files,
+    where the line number is the same in both files).
+    """
+
+    where: str
+    src: str | None
+    tgt: str | None
+
+
+@dataclass
+class ParallelText:
+    """Cleaned sentence pairs plus what was dropped and why (reason -> number of pairs)."""
+
+    pairs: list[tuple[str, str]]
+    read: int
+    dropped: Counter = field(default_factory=Counter)
+
+    def summary(self) -> str:
+        """One log line: ``read 120 pairs, kept 113, dropped 7 (non_utf8=1 empty=2 too_long=3 ratio=1)``."""
+        reasons = " ".join(f"{r}={self.dropped.get(r, 0)}" for r in DROP_REASONS)
+        return (f"read {self.read} pairs, kept {len(self.pairs)}, "
+                f"dropped {sum(self.dropped.values())} ({reasons})")
+
+
+def normalize_text(text: str) -> str:
+    """Unicode NFC, invisible characters removed, any whitespace run (incl. no-break spaces) -> one space."""
+    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def _decode(raw: bytes, path: Path, lineno: int, strict: bool, n_bad: list[int]) -> str | None:
+    """Decode one line of bytes; on invalid UTF-8 raise (strict) or log (first few) and return None."""
+    try:
+        return raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError as e:
+        msg = (f"{path}:{lineno}: invalid UTF-8 byte 0x{raw[e.start]:02x} at byte offset {e.start}")
+        if strict:
+            raise ValueError(msg) from None
+        n_bad[0] += 1
+        if n_bad[0] <= _MAX_LOGGED_BAD_LINES:
+            log.warning("%s; pair dropped", msg)
+        elif n_bad[0] == _MAX_LOGGED_BAD_LINES + 1:
+            log.warning("%s: more invalid UTF-8 lines; counted but no longer logged", path)
+        return None
+
+
+def anki_columns(path: str | os.PathLike) -> tuple[str, str]:
+    """Column languages of an Anki/Tatoeba export from its file name: English is always first.
+
+    ``deu-eng.tsv`` / ``eng-deu.tsv`` / ``deu.txt`` -> ``("eng", "deu")`` (ISO 639-3 codes).
+    """
+    codes = Path(path).stem.split("-")
+    other = [c for c in codes if c != "eng"]
+    if not 1 <= len(codes) <= 2 or len(other) != 1 or not all(re.fullmatch("[a-z]{3}", c) for c in codes):
+        raise ValueError(f"{path}: cannot infer column languages from the file name "
+                         "(expected an Anki export name such as deu-eng.tsv); pass columns=(...)")
+    return "eng", other[0]
+
+
+def read_tsv(path: str | os.PathLike, src_lang: str, tgt_lang: str,
+             columns: Sequence[str] | None = None, *, strict: bool = False) -> Iterator[RawPair]:
+    """Stream pairs from a tab-separated file, picking the source and target columns by language.
+
+    columns: language of each leading column, e.g. ``("eng", "deu")``; extra columns (Anki's
+    attribution) are ignored. None infers them from the file name (`anki_columns`).
+    strict: raise ``ValueError("file:line: ...")`` on invalid UTF-8 instead of dropping the line.
+    A blank line is yielded as an empty pair (dropped by `clean_pairs`); a non-blank line with
+    too few columns is a format error (ValueError naming file and line).
+    """
+    path = Path(path)
+    columns = list(columns) if columns is not None else list(anki_columns(path))
+    for lang in (src_lang, tgt_lang):
+        if lang not in columns:
+            raise ValueError(f"{path}: language {lang!r} is not one of the columns {columns}")
+    si, ti = columns.index(src_lang), columns.index(tgt_lang)
+    need = max(si, ti) + 1
+    n_bad = [0]
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            where = f"{path}:{lineno}"
+            line = _decode(raw, path, lineno, strict, n_bad)
+            if line is None:
+                yield RawPair(where, None, None)
+                continue
+            if not line.strip():
+                yield RawPair(where, "", "")
+                continue
+            fields = line.split("\t")
+            if len(fields) < need:
+                raise ValueError(f"{where}: expected at least {need} tab-separated columns "
+                                 f"{columns[:need]}, found {len(fields)}")
+            yield RawPair(where, fields[si], fields[ti])
+
+
+def _count_lines(f) -> int:
+    return sum(1 for _ in f)
+
+
+def read_moses(src_path: str | os.PathLike, tgt_path: str | os.PathLike, *,
+               strict: bool = False) -> Iterator[RawPair]:
+    """Stream pairs from two line-aligned files (Moses layout, e.g. Multi30k ``train.de``/``train.en``).
+
+    Different line counts raise ``ValueError`` naming both files and both counts. A line that is
+    not valid UTF-8 on either side drops the pair (yielded with src = tgt = None), or raises
+    ``ValueError("file:line: ...")`` when `strict`.
+    """
+    src_path, tgt_path = Path(src_path), Path(tgt_path)
+    n_bad_src, n_bad_tgt = [0], [0]
+    with open(src_path, "rb") as fs, open(tgt_path, "rb") as ft:
+        for lineno, (rs, rt) in enumerate(itertools.zip_longest(fs, ft), 1):
+            if rs is None or rt is None:
+                n_src = lineno - 1 + (rs is not None) + _count_lines(fs)
+                n_tgt = lineno - 1 + (rt is not None) + _count_lines(ft)
+                raise ValueError(f"misaligned parallel files: {src_path} has {n_src} lines, "
+                                 f"{tgt_path} has {n_tgt} lines")
+            src = _decode(rs, src_path, lineno, strict, n_bad_src)
+            tgt = _decode(rt, tgt_path, lineno, strict, n_bad_tgt)
+            if src is None or tgt is None:
+                src = tgt = None
+            yield RawPair(f"{src_path}:{lineno}", src, tgt)
+
+
+def clean_pairs(raw: Iterable[RawPair], *, max_tokens: int = 100, max_ratio: float = 9.0) -> ParallelText:
+    """Normalise every pair (`normalize_text`) and drop the ones unfit for training.
+
+    Drop reasons (counted in `ParallelText.dropped`): ``non_utf8`` (undecodable line), ``empty``
+    (either side empty after normalisation), ``too_long`` (either side over `max_tokens`
+    whitespace tokens), ``ratio`` (longer side over `max_ratio` times the shorter, in tokens;
+    9 is Moses' clean-corpus-n.perl default).
+    """
+    if max_tokens < 1 or max_ratio < 1:
+        raise ValueError(f"need max_tokens >= 1 and max_ratio >= 1, got {max_tokens}, {max_ratio}")
+    kept: list[tuple[str, str]] = []
+    dropped: Counter = Counter()
+    n = 0
+    for n, pair in enumerate(raw, 1):
+        if pair.src is None or pair.tgt is None:
+            dropped["non_utf8"] += 1
+            continue
+        src, tgt = normalize_text(pair.src), normalize_text(pair.tgt)
+        ns, nt = len(src.split()), len(tgt.split())
+        if ns == 0 or nt == 0:
+            reason = "empty"
+        elif max(ns, nt) > max_tokens:
+            reason = "too_long"
+        elif max(ns, nt) > max_ratio * min(ns, nt):
+            reason = "ratio"
+        else:
+            kept.append((src, tgt))
+            continue
+        dropped[reason] += 1
+        log.debug("%s: dropped (%s)", pair.where, reason)
+    return ParallelText(kept, n, dropped)
+
+
+def _split_key(src: str, seed: int) -> bytes:
+    """Hash of the normalised, case-folded source sentence: equal sources share a key."""
+    text = normalize_text(src).casefold()
+    return hashlib.blake2b(f"{seed}\t{text}".encode("utf-8"), digest_size=16).digest()
+
+
+def _target_size(size: int | float, n: int, name: str) -> int:
+    if isinstance(size, float):
+        if not 0.0 <= size < 1.0:
+            raise ValueError(f"{name} fraction must be in [0, 1), got {size}")
+        return round(size * n)
+    if size < 0:
+        raise ValueError(f"{name} size must be >= 0, got {size}")
+    return size
+
+
+def split_pairs(pairs: Sequence[tuple[str, str]], dev: int | float, test: int | float,
+                seed: int = 0) -> dict[str, list[tuple[str, str]]]:
+    """Deterministic train/dev/test split keeping each distinct source sentence on one side only.
+
+    Sizes are pair counts (int) or fractions of all pairs (float). Distinct sources (compared
+    after normalisation and case folding) are ordered by a keyed hash of the text (`seed` is the
+    key) and whole groups go to test, then dev, until each holds at least its size; the rest is
+    train. So a size can be exceeded by the number of translations of one source sentence, and
+    the split depends only on the text, not on the order of the input. Pairs keep their input
+    order within each split.
+    """
+    n = len(pairs)
+    n_test, n_dev = _target_size(test, n, "test"), _target_size(dev, n, "dev")
+    if n_test + n_dev > n:
+        raise ValueError(f"dev ({n_dev}) + test ({n_test}) pairs exceed the {n} pairs available")
+    groups: dict[bytes, list[int]] = {}
+    for i, (src, _) in enumerate(pairs):
+        groups.setdefault(_split_key(src, seed), []).append(i)
+    side = ["train"] * n
+    filled = {"test": 0, "dev": 0}
+    targets = {"test": n_test, "dev": n_dev}
+    for key in sorted(groups):
+        name = next((s for s in ("test", "dev") if filled[s] < targets[s]), None)
+        if name is None:
+            break
+        for i in groups[key]:
+            side[i] = name
+        filled[name] += len(groups[key])
+    splits: dict[str, list[tuple[str, str]]] = {"train": [], "dev": [], "test": []}
+    for pair, name in zip(pairs, side):
+        splits[name].append(pair)
+    return splits
+
+
+def write_moses(pairs: Iterable[tuple[str, str]], src_path: str | os.PathLike,
+                tgt_path: str | os.PathLike) -> int:
+    """Write pairs as two line-aligned UTF-8 files (atomically); returns the number of pairs."""
+    n = 0
+    with atomic_write(src_path, "w", encoding="utf-8") as fs, atomic_write(tgt_path, "w", encoding="utf-8") as ft:
+        for n, (src, tgt) in enumerate(pairs, 1):
+            if "\n" in src or "\n" in tgt:
+                raise ValueError(f"pair {n} contains a newline; clean the text before writing")
+            fs.write(src + "\n")
+            ft.write(tgt + "\n")
+    return n

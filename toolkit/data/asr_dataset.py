@@ -1,0 +1,168 @@
+"""Utterances of an ESPnet-style dump dir as training examples for acoustic models.
+
+Inputs are either precomputed features (`feats.scp`, per-speaker CMVN from `cmvn.scp`) or raw
+waveforms (`wav.scp`) for models whose frontend learns. Targets are per-frame phone labels from
+`phones.ctm` (frame cross-entropy) or the phone sequence in `text` (CTC).
+"""
+import logging
+from pathlib import Path
+from typing import Callable
+
+import kaldiio
+import numpy as np
+import torch
+from torch.nn.utils.rnn import pad_sequence
+from torch.utils.data import DataLoader, Dataset
+
+from toolkit.data.alignment import frame_labels, read_ctm
+from toolkit.data.audio import probe_audio, read_audio
+from toolkit.data.datadir import DataDir, DataDirError, read_table
+from toolkit.data.sampler import BucketBatchSampler
+from toolkit.data.symbols import SymbolTable
+from toolkit.features.cmvn import apply_cmvn
+
+log = logging.getLogger(__name__)
+
+IGNORE = -100  # padding value of frame targets (nn.CrossEntropyLoss's ignore_index)
+
+
+class AsrDataset(Dataset):
+    """Items: `{"utt": str, "input": (T, D) features or (S,) samples, "target": (T,) or (L,) int64}`.
+
+    source: "feats" or "wav". targets: "frames" (needs `phones.ctm`), "tokens" (needs `text`) or None.
+    `num_frames` maps a number of samples to the frontend's number of frames (wav source + frame targets).
+    """
+
+    def __init__(self, data_dir: str | Path, symbols: SymbolTable, *, source: str = "feats",
+                 targets: str | None = "frames", cmvn: str = "speaker", norm_vars: bool = False,
+                 sample_rate: int = 16000, num_frames: Callable[[int], int] | None = None,
+                 frame_shift: float = 0.01, frame_length: float = 0.025):
+        self.dir = Path(data_dir)
+        self.data = DataDir.load(self.dir)
+        self.symbols, self.source, self.targets = symbols, source, targets
+        self.sample_rate, self.num_frames_fn = sample_rate, num_frames
+        self.frame_shift, self.frame_length = frame_shift, frame_length
+        self.norm_vars = norm_vars
+        self.utts = self.data.utts
+        if source == "feats":
+            if "feats.scp" not in self.data.extra:
+                raise DataDirError(f"{self.dir}: no feats.scp (run the feature extraction stage first)")
+            self.feats = kaldiio.load_scp(str(self.dir / "feats.scp"))
+            self.cmvn_stats = None
+            if cmvn == "speaker":
+                if "cmvn.scp" not in self.data.extra:
+                    raise DataDirError(f"{self.dir}: no cmvn.scp (run compute_cmvn, or set features.cmvn=none)")
+                self.cmvn_stats = kaldiio.load_scp(str(self.dir / "cmvn.scp"))
+            elif cmvn != "none":
+                raise ValueError(f"features.cmvn must be 'speaker' or 'none', got {cmvn!r}")
+        elif source != "wav":
+            raise ValueError(f"source must be 'feats' or 'wav', got {source!r}")
+        if targets == "frames":
+            ctm = self.dir / "phones.ctm"
+            if not ctm.is_file():
+                raise DataDirError(f"{ctm}: frame targets need phone alignments (phones.ctm); this corpus has "
+                                   "none, so train with a sequence loss (loss=ctc)")
+            self.alignments = read_ctm(ctm)
+            missing = [u for u in self.utts if u not in self.alignments]
+            if missing:
+                raise DataDirError(f"{ctm}: no alignment for {len(missing)} utterance(s), e.g. '{missing[0]}'")
+        elif targets == "tokens":
+            if self.data.text is None:
+                raise DataDirError(f"{self.dir}/text: missing (token targets need transcripts)")
+            for lineno, utt in enumerate(self.utts, 1):  # fail early, naming the line
+                symbols.encode(self.data.text[utt], where=f"{self.dir}/text:{lineno} ({utt})")
+
+    def __len__(self) -> int:
+        return len(self.utts)
+
+    def lengths(self) -> list[int]:
+        """Length of every item's input (frames or samples), for bucketing, without loading it."""
+        if self.source == "feats":
+            table = self.data.extra.get("utt2num_frames")
+            if table is None:
+                return [self.feats[u].shape[0] for u in self.utts]
+            return [int(table[u]) for u in self.utts]
+        return [probe_audio(self.data.audio_entry(u)[0], utt=u)[0] for u in self.utts]
+
+    def __getitem__(self, i: int) -> dict:
+        utt = self.utts[i]
+        if self.source == "feats":
+            x = np.asarray(self.feats[utt], dtype=np.float32)
+            if self.cmvn_stats is not None:
+                x = apply_cmvn(x, self.cmvn_stats[self.data.utt2spk[utt]], norm_vars=self.norm_vars)
+            num_frames = x.shape[0]
+        else:
+            entry, seg = self.data.audio_entry(utt)
+            x, _ = read_audio(entry, expected_sr=self.sample_rate, utt=utt)
+            if seg is not None:
+                x = x[int(seg.start * self.sample_rate): None if seg.end < 0 else int(seg.end * self.sample_rate)]
+            num_frames = self.num_frames_fn(len(x)) if self.num_frames_fn else None
+        item = {"utt": utt, "input": torch.from_numpy(np.ascontiguousarray(x))}
+        if self.targets == "frames":
+            labels = frame_labels(self.alignments[utt], num_frames, frame_shift=self.frame_shift,
+                                  frame_length=self.frame_length)
+            item["target"] = torch.tensor(self.symbols.encode(labels, where=f"{self.dir}/phones.ctm ({utt})"))
+        elif self.targets == "tokens":
+            item["target"] = torch.tensor(self.symbols.encode(self.data.text[utt]))
+        return item
+
+
+def collate_asr(items: list[dict]) -> dict:
+    """Pad a list of items: input (B, T, D) or (B, S), input_lengths (B,), target (B, L) padded with
+    IGNORE, target_lengths (B,), utts."""
+    batch = {"utts": [it["utt"] for it in items],
+             "input": pad_sequence([it["input"] for it in items], batch_first=True),
+             "input_lengths": torch.tensor([len(it["input"]) for it in items])}
+    if "target" in items[0]:
+        batch["target"] = pad_sequence([it["target"] for it in items], batch_first=True, padding_value=IGNORE)
+        batch["target_lengths"] = torch.tensor([len(it["target"]) for it in items])
+    return batch
+
+
+def uses_waveforms(cfg) -> bool:
+    """A trainable frontend is part of the model and reads audio; a fixed one was precomputed."""
+    return bool(cfg.frontend.get("trainable", False))
+
+
+def dataset_from_config(cfg, data_dir: str | Path, symbols: SymbolTable, targets: str | None) -> AsrDataset:
+    """The AsrDataset an ASR config (conf/asr.yaml) asks for: precomputed features with per-speaker
+    CMVN, or waveforms when the frontend is trainable."""
+    from hydra.utils import instantiate
+
+    fe = cfg.frontend
+    frontend = instantiate(fe) if uses_waveforms(cfg) else None
+    if frontend is None:
+        check_precomputed_frontend(data_dir, fe)
+    return AsrDataset(data_dir, symbols, source="wav" if frontend else "feats", targets=targets,
+                      cmvn="none" if frontend else cfg.features.cmvn,
+                      sample_rate=int(fe.get("sample_frequency", 16000)),
+                      num_frames=(lambda n: int(frontend.frame_lengths(torch.tensor([n]))[0])) if frontend else None,
+                      frame_shift=fe.get("frame_shift", 10.0) / 1000, frame_length=fe.get("frame_length", 25.0) / 1000)
+
+
+def check_precomputed_frontend(data_dir: str | Path, frontend_cfg) -> None:
+    """Precomputed features must come from the frontend the config describes (`frontend.yaml`,
+    written by extract_feats); otherwise the model would silently train on other features."""
+    from omegaconf import OmegaConf
+
+    path = Path(data_dir) / "frontend.yaml"
+    if not path.is_file():
+        return  # features brought from elsewhere (e.g. Kaldi): nothing to compare with
+    used = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    wanted = OmegaConf.to_container(frontend_cfg, resolve=True)
+    used.pop("trainable", None), wanted.pop("trainable", None)
+    if used != wanted:
+        diff = sorted(k for k in set(used) | set(wanted) if used.get(k) != wanted.get(k))
+        raise ValueError(f"{path}: the features in {data_dir} were extracted with other frontend settings than "
+                         f"the config's ({', '.join(f'{k}: {used.get(k)} vs {wanted.get(k)}' for k in diff)}); "
+                         "re-run feature extraction with the same frontend overrides")
+
+
+def loader_from_config(dataset: AsrDataset, cfg, *, shuffle: bool, rank: int = 0, world_size: int = 1) -> DataLoader:
+    """Length-bucketed batches of at most `cfg.data.max_frames` padded frames."""
+    max_len = int(cfg.data.max_frames)
+    if dataset.source == "wav":  # lengths are in samples
+        max_len *= int(cfg.frontend.get("sample_frequency", 16000) * cfg.frontend.get("frame_shift", 10.0) / 1000)
+    sampler = BucketBatchSampler(dataset.lengths(), max_len, shuffle=shuffle, seed=cfg.seed, rank=rank,
+                                 world_size=world_size)
+    return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate_asr, num_workers=cfg.data.num_workers)

@@ -1,0 +1,62 @@
+"""An acoustic model as one `nn.Module`: (optional) frontend -> deltas -> normaliser -> encoder.
+
+With a fixed frontend the features are precomputed to ark/scp and `frontend` is None; with a
+learnable one the frontend is the model's first layer and reads waveforms. Either way the model
+carries its own normaliser statistics and phone log-priors, so a checkpoint is all that decoding
+needs (besides the symbol table saved next to it).
+"""
+import torch
+from torch import nn
+
+from toolkit.data.asr_dataset import uses_waveforms
+from toolkit.features.cmvn import GlobalCMVN, cmvn_stats
+from toolkit.features.deltas import add_deltas
+
+
+class AcousticModel(nn.Module):
+    def __init__(self, encoder: nn.Module, feature_dim: int, num_classes: int, *, frontend: nn.Module | None = None,
+                 delta_order: int = 0):
+        super().__init__()
+        self.frontend, self.encoder, self.delta_order = frontend, encoder, delta_order
+        self.normalizer = GlobalCMVN(feature_dim * (delta_order + 1), norm_means=True, norm_vars=True)
+        self.register_buffer("log_priors", torch.full((num_classes,), -float(torch.log(torch.tensor(num_classes)))))
+
+    def features(self, inputs: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Model input before normalisation: inputs (B, S) waveforms or (B, T, D) features -> (B, T, D')."""
+        if self.frontend is not None:
+            inputs, lengths = self.frontend(inputs, lengths)
+        if self.delta_order:
+            inputs = add_deltas(inputs, order=self.delta_order, lengths=lengths)
+        return inputs, lengths
+
+    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> logits (B, T, num_classes), lengths (B,)."""
+        x, lengths = self.features(inputs, lengths)
+        return self.encoder(self.normalizer(x, lengths), lengths)
+
+    @torch.no_grad()
+    def fit_normalizer(self, batches) -> None:
+        """Set the global mean/std normaliser from training batches (`input`, `input_lengths`)."""
+        stats = 0
+        for batch in batches:
+            x, lengths = self.features(batch["input"], batch["input_lengths"])
+            mask = torch.arange(x.shape[1])[None, :] < lengths[:, None]
+            stats = stats + cmvn_stats(x[mask])                         # Kaldi (2, D+1) layout
+        fitted = GlobalCMVN.from_stats(stats, norm_means=True, norm_vars=True)
+        self.normalizer.load_state_dict(fitted.state_dict())
+
+    def set_priors(self, counts: torch.Tensor) -> None:
+        """Phone log-priors from training label counts (V,), for hybrid decoding (posterior / prior)."""
+        probs = (counts.double() + 1.0) / (counts.sum() + len(counts))
+        self.log_priors.copy_(probs.log().float())
+
+
+def build_acoustic_model(cfg, num_classes: int) -> AcousticModel:
+    """The model an ASR config (conf/asr.yaml) describes: frontend, deltas, normaliser, encoder."""
+    from hydra.utils import instantiate
+
+    frontend = instantiate(cfg.frontend)
+    delta_order = int(cfg.features.delta_order)
+    encoder = instantiate(cfg.model, input_dim=frontend.feature_dim * (delta_order + 1), num_classes=num_classes)
+    return AcousticModel(encoder, frontend.feature_dim, num_classes,
+                         frontend=frontend if uses_waveforms(cfg) else None, delta_order=delta_order)
