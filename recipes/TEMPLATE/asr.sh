@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Generic phone-recognition stages, shared by every ASR recipe (ESPnet's TEMPLATE, Kaldi's steps/).
 # A corpus recipe prepares Kaldi data dirs data/<set> and data/lang (phones.txt, optional score.map
-# and phones.ctm alignments), then calls this script from its own directory:
+# and phones.ctm alignments) in the current directory, then calls this script from there:
 #
-#   ../TEMPLATE/asr.sh --stage 2 --train-set train --dev-set dev --test-sets "dev test" [hydra overrides...]
+#   "$TOOLKIT_ROOT/recipes/TEMPLATE/asr.sh" --stage 2 --train-set train --dev-set dev --test-sets "dev test" \
+#       [hydra overrides...]
 #
 # Stages: 2 features + CMVN, 3 train, 4 decode, 5 score. Each stage reads only what earlier stages
 # wrote, so any of them can be rerun alone; rerunning one is safe (training resumes or does nothing).

@@ -2,13 +2,13 @@
 # TIMIT phone recognition (Kaldi protocol: 462/50/24 speakers, train on 48 phones, score on 39 with
 # silence scored). Without --timit it synthesizes an embedded mini corpus in the TIMIT layout with
 # espeak-ng, so the whole recipe runs offline, without a licence, on a laptop CPU.
+# Like a Kaldi recipe it works in the current directory (corpus/ data/ dump/ exp/ go there):
 #
-#   recipes/timit/run.sh                               # embedded corpus, all stages
-#   recipes/timit/run.sh --timit /data/TIMIT           # the real corpus
-#   recipes/timit/run.sh --stage 3 --model dnn optim.lr=5e-4   # retrain with Hydra overrides
+#   cd recipes/timit && ./run.sh                          # embedded corpus, all stages
+#   ./run.sh --timit /data/TIMIT                          # the real corpus
+#   ./run.sh --stage 3 --model dnn optim.lr=5e-4          # retrain with Hydra overrides
 set -euo pipefail
-cd "$(dirname "$0")"
-. ../../tools/recipe_utils.sh
+. "$(dirname "$0")/../../tools/recipe_utils.sh"
 
 stage=0                # first stage: 0 corpus, 1 data prep, 2 features, 3 train, 4 decode, 5 score
 stop_stage=5           # last stage
@@ -41,5 +41,5 @@ if in_stages 1; then
   stage_end
 fi
 
-../TEMPLATE/asr.sh --stage "$stage" --stop-stage "$stop_stage" --nj "$nj" --frontend "$frontend" --model "$model" \
+"$TOOLKIT_ROOT/recipes/TEMPLATE/asr.sh" --stage "$stage" --stop-stage "$stop_stage" --nj "$nj" --frontend "$frontend" --model "$model" \
   --exp-tag "$exp_tag" --train-set train --dev-set dev --test-sets "dev test" -- "$@"

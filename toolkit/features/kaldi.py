@@ -22,8 +22,12 @@ call, as Kaldi does, so features are then random.
 The mel filterbank weights are an `nn.Parameter` (`mel_weights`, (num_mel_bins, n_fft // 2)), frozen
 unless `trainable=True`: a learnable mel frontend is this same class, and at initialisation it gives
 exactly the fixed features, which is what lets a precomputed fbank and a "learnable mel at init"
-be the same thing. Every frame reads only samples of its own utterance (padding never leaks in), so
-results do not depend on how the batch was padded. On GPUs the whole padded batch is computed at
+be the same thing. The filters applied are `|mel_weights|` (`filter_weights()`): always non-negative,
+so every channel stays an energy and its log is defined, and exactly Kaldi's triangles at init. As
+the gradient of |w| at w = 0 is 0, weights outside a triangle's support stay 0 under training: each
+filter learns its shape within its initial band and cannot spread over the whole spectrum.
+Every frame reads only samples of its own utterance (padding never leaks in), so results do not
+depend on how the batch was padded. On GPUs the whole padded batch is computed at
 once; on CPU each utterance is computed in cache-sized pieces of frames (same numbers, faster).
 """
 import math
@@ -54,17 +58,21 @@ def _window(window_type: str, size: int, blackman_coeff: float) -> Tensor:
     raise ValueError(f"unknown window_type '{window_type}', expected one of {', '.join(WINDOW_TYPES)}")
 
 
-class _KaldiFrontend(nn.Module):
-    """Framing, windowing, power spectrum and mel filterbank shared by `Fbank` and `Mfcc`."""
+class SpectralFrontend(nn.Module):
+    """Kaldi's framing, dither, DC removal, pre-emphasis, window and power spectrum, batched: the part
+    shared by every frontend that reads the short-time power spectrum (`Fbank`, `Mfcc`,
+    `toolkit.features.gammatone.Gammatone`). Subclasses define `feature_dim`, `filter_weights()` (the
+    (C, n_fft // 2) filters, computed once per call) and `_frame_features` (frames (..., W) on the
+    int16 scale, filters -> (..., feature_dim)); `forward` does the rest.
+    `frame_length`/`frame_shift` are in ms, as in Kaldi's options."""
 
     def __init__(self, *, sample_frequency: float, frame_length: float, frame_shift: float,
-                 num_mel_bins: int, low_freq: float, high_freq: float, preemphasis_coefficient: float,
-                 window_type: str, blackman_coeff: float, remove_dc_offset: bool, round_to_power_of_two: bool,
-                 snip_edges: bool, dither: float, use_energy: bool, energy_floor: float, raw_energy: bool,
-                 htk_compat: bool, subtract_mean: bool, vtln_warp: float, vtln_low: float, vtln_high: float,
-                 input_scale: float, trainable: bool):
+                 preemphasis_coefficient: float, window_type: str, blackman_coeff: float, remove_dc_offset: bool,
+                 round_to_power_of_two: bool, snip_edges: bool, dither: float, energy_floor: float,
+                 raw_energy: bool, subtract_mean: bool, input_scale: float):
         super().__init__()
         self.sample_frequency = float(sample_frequency)
+        self.frame_length, self.frame_shift = float(frame_length), float(frame_shift)
         self.window_shift = int(sample_frequency * frame_shift * 0.001)
         self.window_size = int(sample_frequency * frame_length * 0.001)
         if self.window_size < 2 or self.window_shift < 1:
@@ -77,52 +85,30 @@ class _KaldiFrontend(nn.Module):
         if self.padded_window_size % 2:
             raise ValueError(f"the FFT size {self.padded_window_size} is odd; set round_to_power_of_two=True "
                              "or change frame_length")
-        self.num_mel_bins = num_mel_bins
         self.preemphasis_coefficient = preemphasis_coefficient
         self.remove_dc_offset = remove_dc_offset
         self.snip_edges = snip_edges
         self.dither = dither
-        self.use_energy = use_energy
         self.energy_floor = energy_floor
         self.raw_energy = raw_energy
-        self.htk_compat = htk_compat
         self.subtract_mean = subtract_mean
         self.input_scale = input_scale
         # Frames per piece on CPU (see _features_in_chunks); 0 computes the whole padded batch at once,
         # as other devices (GPUs) always do.
         self.cpu_chunk_frames = 256
-        # The options as torchaudio.compliance.kaldi names them (for reference checks, see kaldi_options()).
-        self._kaldi_options = dict(
-            sample_frequency=sample_frequency, frame_length=frame_length, frame_shift=frame_shift,
-            num_mel_bins=num_mel_bins, low_freq=low_freq, high_freq=high_freq,
-            preemphasis_coefficient=preemphasis_coefficient, window_type=window_type,
-            blackman_coeff=blackman_coeff, remove_dc_offset=remove_dc_offset,
-            round_to_power_of_two=round_to_power_of_two, snip_edges=snip_edges, dither=dither,
-            use_energy=use_energy, energy_floor=energy_floor, raw_energy=raw_energy, htk_compat=htk_compat,
-            subtract_mean=subtract_mean, vtln_warp=vtln_warp, vtln_low=vtln_low, vtln_high=vtln_high)
         self.register_buffer("window", _window(window_type, self.window_size, blackman_coeff), persistent=False)
-        try:
-            banks, _ = get_mel_banks(num_mel_bins, self.padded_window_size, self.sample_frequency, low_freq,
-                                     high_freq, vtln_low, vtln_high, vtln_warp)
-        except AssertionError as e:
-            raise ValueError(f"bad mel filterbank options: {e}") from None
-        # (num_mel_bins, n_fft // 2): Kaldi's triangles; the Nyquist bin has weight 0 and is left out.
-        self.mel_weights = nn.Parameter(banks.float(), requires_grad=trainable)
 
     @property
-    def trainable(self) -> bool:
-        return self.mel_weights.requires_grad
+    def feature_dim(self) -> int:
+        raise NotImplementedError
 
-    def kaldi_options(self) -> dict:
-        """Keyword arguments that make `torchaudio.compliance.kaldi.fbank/mfcc` compute these features
-        (on `waveform * input_scale`)."""
-        return dict(self._kaldi_options)
+    def filter_weights(self) -> Tensor:
+        """The filters applied to the power spectrum, (C, n_fft // 2)."""
+        raise NotImplementedError
 
-    def extra_repr(self) -> str:
-        o = self._kaldi_options
-        return (f"sample_frequency={o['sample_frequency']}, frame_length={o['frame_length']}, "
-                f"frame_shift={o['frame_shift']}, num_mel_bins={self.num_mel_bins}, feature_dim={self.feature_dim}, "
-                f"dither={self.dither}, trainable={self.trainable}")
+    def fft_frequencies(self) -> Tensor:
+        """Centre frequency (Hz) of each power-spectrum bin, (n_fft // 2,): 0 .. Nyquist excluded."""
+        return torch.arange(self.padded_window_size // 2) * (self.sample_frequency / self.padded_window_size)
 
     def frame_lengths(self, lengths: Tensor) -> Tensor:
         """Number of frames Kaldi produces for utterances of `lengths` samples, (B,) int64."""
@@ -172,11 +158,9 @@ class _KaldiFrontend(nn.Module):
         spectrum = torch.fft.rfft(frames, n=self.padded_window_size)[..., :-1]
         return spectrum.real.square() + spectrum.imag.square(), energy
 
-    def _log_mel(self, power: Tensor) -> Tensor:
-        return torch.matmul(power, self.mel_weights.t()).clamp(min=_EPSILON).log()
-
-    def _frame_features(self, frames: Tensor) -> Tensor:
-        """Frames (..., W) on the int16 scale -> features (..., feature_dim); every step is per frame."""
+    def _frame_features(self, frames: Tensor, filters: Tensor) -> Tensor:
+        """Frames (..., W) on the int16 scale, filter_weights() -> features (..., feature_dim); every step is
+        per frame."""
         raise NotImplementedError
 
     def forward(self, waves: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
@@ -192,16 +176,19 @@ class _KaldiFrontend(nn.Module):
         valid = (torch.arange(num_frames)[None, :] < frame_lengths[:, None]).to(waves.device)[..., None]  # (B, T, 1)
         with torch.autocast(waves.device.type, enabled=False):  # features in float32 even under AMP
             waves = waves.float() * self.input_scale
+            filters = self.filter_weights()
             if waves.device.type == "cpu" and self.cpu_chunk_frames:
-                feats = self._features_in_chunks(waves, lengths, frame_lengths, num_frames)
+                feats = self._features_in_chunks(waves, lengths, frame_lengths, num_frames, filters)
             else:
-                feats = self._frame_features(self._frames(waves, lengths, num_frames)).masked_fill(~valid, 0.0)
+                feats = self._frame_features(self._frames(waves, lengths, num_frames), filters)
+                feats = feats.masked_fill(~valid, 0.0)
             if self.subtract_mean:
                 mean = feats.sum(1, keepdim=True) / frame_lengths.to(feats.device).clamp(min=1)[:, None, None]
                 feats = (feats - mean).masked_fill(~valid, 0.0)
         return feats, frame_lengths.to(waves.device)
 
-    def _features_in_chunks(self, waves: Tensor, lengths: Tensor, frame_lengths: Tensor, num_frames: int) -> Tensor:
+    def _features_in_chunks(self, waves: Tensor, lengths: Tensor, frame_lengths: Tensor, num_frames: int,
+                            filters: Tensor) -> Tensor:
         """CPU path: each utterance's frames in pieces of `cpu_chunk_frames`, so that the intermediate
         tensors stay in cache and no padded frame is computed (a big batch at once spills out of the
         CPU caches and runs up to twice slower than torchaudio's one-utterance-at-a-time)."""
@@ -210,9 +197,67 @@ class _KaldiFrontend(nn.Module):
             if count == 0:
                 continue
             frames = self._frames(waves[b:b + 1, :length], lengths[b:b + 1], count)[0]  # (count, W)
-            feats[b, :count] = torch.cat([self._frame_features(piece)
+            feats[b, :count] = torch.cat([self._frame_features(piece, filters)
                                           for piece in frames.split(self.cpu_chunk_frames)])
         return feats
+
+
+class _KaldiFrontend(SpectralFrontend):
+    """The mel filterbank shared by `Fbank` and `Mfcc`, on top of Kaldi's power spectrum."""
+
+    def __init__(self, *, sample_frequency: float, frame_length: float, frame_shift: float,
+                 num_mel_bins: int, low_freq: float, high_freq: float, preemphasis_coefficient: float,
+                 window_type: str, blackman_coeff: float, remove_dc_offset: bool, round_to_power_of_two: bool,
+                 snip_edges: bool, dither: float, use_energy: bool, energy_floor: float, raw_energy: bool,
+                 htk_compat: bool, subtract_mean: bool, vtln_warp: float, vtln_low: float, vtln_high: float,
+                 input_scale: float, trainable: bool):
+        super().__init__(sample_frequency=sample_frequency, frame_length=frame_length, frame_shift=frame_shift,
+                         preemphasis_coefficient=preemphasis_coefficient, window_type=window_type,
+                         blackman_coeff=blackman_coeff, remove_dc_offset=remove_dc_offset,
+                         round_to_power_of_two=round_to_power_of_two, snip_edges=snip_edges, dither=dither,
+                         energy_floor=energy_floor, raw_energy=raw_energy, subtract_mean=subtract_mean,
+                         input_scale=input_scale)
+        self.num_mel_bins = num_mel_bins
+        self.use_energy = use_energy
+        self.htk_compat = htk_compat
+        # The options as torchaudio.compliance.kaldi names them (for reference checks, see kaldi_options()).
+        self._kaldi_options = dict(
+            sample_frequency=sample_frequency, frame_length=frame_length, frame_shift=frame_shift,
+            num_mel_bins=num_mel_bins, low_freq=low_freq, high_freq=high_freq,
+            preemphasis_coefficient=preemphasis_coefficient, window_type=window_type,
+            blackman_coeff=blackman_coeff, remove_dc_offset=remove_dc_offset,
+            round_to_power_of_two=round_to_power_of_two, snip_edges=snip_edges, dither=dither,
+            use_energy=use_energy, energy_floor=energy_floor, raw_energy=raw_energy, htk_compat=htk_compat,
+            subtract_mean=subtract_mean, vtln_warp=vtln_warp, vtln_low=vtln_low, vtln_high=vtln_high)
+        try:
+            banks, _ = get_mel_banks(num_mel_bins, self.padded_window_size, self.sample_frequency, low_freq,
+                                     high_freq, vtln_low, vtln_high, vtln_warp)
+        except AssertionError as e:
+            raise ValueError(f"bad mel filterbank options: {e}") from None
+        # (num_mel_bins, n_fft // 2): Kaldi's triangles; the Nyquist bin has weight 0 and is left out.
+        self.mel_weights = nn.Parameter(banks.float(), requires_grad=trainable)
+
+    @property
+    def trainable(self) -> bool:
+        return self.mel_weights.requires_grad
+
+    def kaldi_options(self) -> dict:
+        """Keyword arguments that make `torchaudio.compliance.kaldi.fbank/mfcc` compute these features
+        (on `waveform * input_scale`)."""
+        return dict(self._kaldi_options)
+
+    def extra_repr(self) -> str:
+        o = self._kaldi_options
+        return (f"sample_frequency={o['sample_frequency']}, frame_length={o['frame_length']}, "
+                f"frame_shift={o['frame_shift']}, num_mel_bins={self.num_mel_bins}, feature_dim={self.feature_dim}, "
+                f"dither={self.dither}, trainable={self.trainable}")
+
+    def filter_weights(self) -> Tensor:
+        """The mel filters applied to the power spectrum, (num_mel_bins, n_fft // 2): |mel_weights|."""
+        return self.mel_weights.abs()
+
+    def _log_mel(self, power: Tensor, filters: Tensor) -> Tensor:
+        return torch.matmul(power, filters.t()).clamp(min=_EPSILON).log()
 
 
 class Fbank(_KaldiFrontend):
@@ -245,11 +290,11 @@ class Fbank(_KaldiFrontend):
     def feature_dim(self) -> int:
         return self.num_mel_bins + int(self.use_energy)
 
-    def _frame_features(self, frames: Tensor) -> Tensor:
+    def _frame_features(self, frames: Tensor, filters: Tensor) -> Tensor:
         power, energy = self._power_spectrum(frames)
         if not self.use_power:
             power = power.sqrt()
-        feats = self._log_mel(power) if self.use_log_fbank else torch.matmul(power, self.mel_weights.t())
+        feats = self._log_mel(power, filters) if self.use_log_fbank else torch.matmul(power, filters.t())
         if self.use_energy:
             parts = (feats, energy[..., None]) if self.htk_compat else (energy[..., None], feats)
             feats = torch.cat(parts, dim=-1)
@@ -296,9 +341,9 @@ class Mfcc(_KaldiFrontend):
     def feature_dim(self) -> int:
         return self.num_ceps
 
-    def _frame_features(self, frames: Tensor) -> Tensor:
+    def _frame_features(self, frames: Tensor, filters: Tensor) -> Tensor:
         power, energy = self._power_spectrum(frames)
-        feats = torch.matmul(self._log_mel(power), self.dct) * self.lifter  # (..., num_ceps)
+        feats = torch.matmul(self._log_mel(power, filters), self.dct) * self.lifter  # (..., num_ceps)
         if self.use_energy:
             feats = torch.cat([energy[..., None], feats[..., 1:]], dim=-1)
         if self.htk_compat:

@@ -1,7 +1,11 @@
-"""Learning-rate schedules stepped once per epoch with the dev metric.
+"""Learning-rate schedules stepped once per epoch with a dev measurement.
 
-`NewBob` is Kaldi/QuickNet's schedule: keep the learning rate while the dev metric improves by
-at least `start_halving` (relative), then halve it every epoch; stop when a halving epoch
+`monitor` names the dev value a schedule follows (default: the dev loss, which is smoother than
+an error rate early in training, as Kaldi's newbob uses the cross-validation loss); the best
+checkpoint is still chosen by the task's own metric.
+
+`NewBob` is Kaldi/QuickNet's schedule: keep the learning rate while the monitored value improves
+by at least `start_halving` (relative), then halve it every epoch; stop when a halving epoch
 improves by less than `end_halving`. The trainer asks `should_stop` after each step.
 """
 import torch
@@ -9,8 +13,8 @@ import torch
 
 class NewBob:
     def __init__(self, optimizer: torch.optim.Optimizer, factor: float = 0.5, start_halving: float = 0.01,
-                 end_halving: float = 0.001, min_epochs: int = 0, mode: str = "min"):
-        self.optimizer, self.factor, self.mode = optimizer, factor, mode
+                 end_halving: float = 0.001, min_epochs: int = 0, mode: str = "min", monitor: str = "loss"):
+        self.optimizer, self.factor, self.mode, self.monitor = optimizer, factor, mode, monitor
         self.start_halving, self.end_halving, self.min_epochs = start_halving, end_halving, min_epochs
         self.best: float | None = None
         self.halving = False
@@ -44,8 +48,12 @@ class NewBob:
 
 
 class ReduceOnPlateau(torch.optim.lr_scheduler.ReduceLROnPlateau):
-    """torch's ReduceLROnPlateau with the `should_stop` flag the trainer reads (stops once the
-    learning rate has reached `min_lr`)."""
+    """torch's ReduceLROnPlateau with `monitor` and the `should_stop` flag the trainer reads (stops
+    once the learning rate has reached `min_lr`)."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, monitor: str = "loss", **kwargs):
+        super().__init__(optimizer, **kwargs)
+        self.monitor = monitor
 
     @property
     def should_stop(self) -> bool:

@@ -150,7 +150,9 @@ class Trainer:
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)
         start = time.time()
-        train_loss = self._train_one_epoch(train_batches, epoch)
+        train_loss, train_items = self._train_one_epoch(train_batches, epoch)
+        train_seconds = time.time() - start
+        self._sync_buffers()
         self.model.eval()
         with torch.no_grad(), self._autocast():
             dev = self.task.evaluate(self.model, (to_device(b, self.device) for b in dev_batches))
@@ -160,11 +162,15 @@ class Trainer:
             self.best = metric
         lr = self.optimizer.param_groups[0]["lr"]
         if self.scheduler is not None:
-            self.scheduler.step(metric)
+            monitor = getattr(self.scheduler, "monitor", self.task.metric)
+            if monitor not in dev:
+                raise KeyError(f"the scheduler monitors dev '{monitor}', but evaluation gives only {sorted(dev)}")
+            self.scheduler.step(dev[monitor])
             self.stopped = bool(getattr(self.scheduler, "should_stop", False))
         self.epoch = epoch
         record = {"epoch": epoch, "train_loss": train_loss, **{f"dev_{k}": v for k, v in dev.items()},
-                  "lr": lr, "seconds": round(time.time() - start, 2)}
+                  "lr": lr, "seconds": round(time.time() - start, 2), "train_seconds": round(train_seconds, 2),
+                  "train_items_per_s": round(train_items / max(train_seconds, 1e-6), 1)}
         self.history.append(record)
         if self.writer is not None:
             for k, v in record.items():
@@ -177,10 +183,19 @@ class Trainer:
         log.info("epoch %d: train loss %.4f | dev %s | lr %.3g | %.1fs%s%s", epoch, train_loss, dev_text, lr,
                  record["seconds"], " | new best" if improved else "", " | scheduler stop" if self.stopped else "")
 
+    def _sync_buffers(self) -> None:
+        """DDP keeps parameters in step but lets each rank update its own buffers (BatchNorm running
+        statistics) during the last forward pass: give every rank rank 0's before evaluating."""
+        if self.dist.enabled:
+            for buffer in self.model.buffers():
+                torch.distributed.broadcast(buffer, src=0)
+
     def _autocast(self):
         return torch.autocast("cuda", dtype=self.amp_dtype) if self.use_amp else nullcontext()
 
-    def _train_one_epoch(self, batches, epoch: int) -> float:
+    def _train_one_epoch(self, batches, epoch: int) -> tuple[float, float]:
+        """One pass over the training batches: (mean loss per item, items) where items are the tasks'
+        counts (frames, target tokens), so the history can report training throughput."""
         self.train_model.train()
         total, count, bad_in_a_row = 0.0, 0.0, 0
         bar = tqdm(batches, desc=f"epoch {epoch}", leave=False, dynamic_ncols=True,
@@ -210,7 +225,7 @@ class Trainer:
             if self.writer is not None and self.step % self.cfg.log_interval == 0:
                 self.writer.add_scalar("train/loss", stats["loss"] / max(stats["count"], 1), self.step)
                 self.writer.add_scalar("train/grad_norm", float(grad_norm), self.step)
-        return total / max(count, 1)
+        return total / max(count, 1), count
 
     def _skip_step(self, epoch: int, bad_in_a_row: int, what: str) -> int:
         bad_in_a_row += 1

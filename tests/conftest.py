@@ -1,0 +1,27 @@
+"""Shared fixtures: the tiny embedded TIMIT corpus taken through the recipe's stages 0-2 once per
+test session (synthesis, data preparation, features), for the tests that train models."""
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = ROOT / ".venv" / "bin" / "python"
+
+
+def run(cmd: list[str], cwd: Path, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run a command, failing the test with its output when it fails."""
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+    if proc.returncode != 0:
+        pytest.fail(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def tiny_timit(tmp_path_factory) -> Path:
+    """A recipe work dir after `recipes/timit/run.sh --corpus-size tiny --stop-stage 2`."""
+    work = tmp_path_factory.mktemp("timit_tiny")
+    run([str(ROOT / "recipes" / "timit" / "run.sh"), "--corpus-size", "tiny", "--stop-stage", "2"], cwd=work)
+    return work

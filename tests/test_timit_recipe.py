@@ -1,0 +1,40 @@
+"""The TIMIT recipe end to end on the tiny embedded corpus: stages 3-5 train a BiLSTM, decode
+with the phone bigram and score; the model must beat a trivial baseline by a wide margin."""
+import json
+
+from conftest import ROOT, run
+
+from toolkit.data.datadir import read_token_table
+from toolkit.scoring.per import read_token_map, score
+
+
+def test_recipe_trains_decodes_and_scores(tiny_timit):
+    proc = run([str(ROOT / "recipes" / "timit" / "run.sh"), "--stage", "3", "--model", "bilstm",
+                "trainer.max_epochs=12", "data.max_frames=2000"], cwd=tiny_timit)
+    exp = tiny_timit / "exp" / "bilstm_fbank"
+    result = json.loads((exp / "decode_test" / "scoring" / "result.json").read_text())
+
+    # Trivial baseline: the most frequent training phone, once per utterance.
+    refs = read_token_table(tiny_timit / "data" / "test" / "text")
+    train_text = read_token_table(tiny_timit / "data" / "train" / "text")
+    phones = [p for seq in train_text.values() for p in seq]
+    most_frequent = max(set(phones), key=phones.count)
+    fold = read_token_map(tiny_timit / "data" / "lang" / "score.map")
+    baseline = score(refs, {u: [most_frequent] for u in refs}, token_map=fold).totals.err
+
+    assert baseline > 90
+    assert result["err"] < 50, result
+    assert result["err"] < baseline - 40
+    # The report a user reads: the results table, the sclite-style files, the plots.
+    assert "| bilstm_fbank | test |" in proc.stdout
+    for name in ("alignments.txt", "per_spk", "confusions.txt", "summary.txt"):
+        assert (exp / "decode_test" / "scoring" / name).stat().st_size > 0
+    assert (exp / "learning_curves.png").is_file() and list((exp / "tensorboard").iterdir())
+    history = json.loads((exp / "history.json").read_text())
+    assert history[-1]["train_loss"] < history[0]["train_loss"] / 3
+
+    # Rerunning training on a finished experiment is a no-op that keeps the results.
+    before = (exp / "checkpoint_best.pt").stat().st_mtime_ns
+    run([str(ROOT / "recipes" / "timit" / "run.sh"), "--stage", "3", "--stop-stage", "3",
+         "trainer.max_epochs=12", "data.max_frames=2000"], cwd=tiny_timit)
+    assert (exp / "checkpoint_best.pt").stat().st_mtime_ns == before
