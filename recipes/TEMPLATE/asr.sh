@@ -20,16 +20,24 @@ test_sets="dev test"   # data dirs to decode and score
 lang=data/lang         # phones.txt, score.map, phone_bigram.arpa
 frontend=fbank         # conf/frontend/<frontend>.yaml
 model=bilstm           # conf/model/<model>.yaml
-exp_tag=               # suffix of the experiment dir exp/<model>_<frontend><exp_tag>
-decode_method=viterbi  # viterbi (phone bigram, hybrid) or argmax
+exp_tag=               # experiment dir suffix (default: the Hydra overrides, as toolkit.bin.train names it)
+decode_method=auto     # auto (viterbi for frame models, ctc_beam for CTC), viterbi, argmax, ctc_greedy, ctc_beam
 help_message="Usage: $0 [options] [hydra overrides for training, e.g. optim.lr=5e-4 trainer.max_epochs=10]"
 . "$TOOLKIT_ROOT/tools/parse_options.sh"
 
 conf=$TOOLKIT_ROOT/conf
-exp=exp/${model}_${frontend}${exp_tag}
 overrides=("$@")
 frontend_overrides=()
 for o in "${overrides[@]}"; do [[ $o == frontend.* ]] && frontend_overrides+=("$o"); done
+if [ -z "$exp_tag" ]; then
+  # Name the experiment after the overrides that change it, like conf/asr.yaml's exp_dir does
+  # (sorted, comma-joined), so a run with other settings never resumes this one.
+  naming=$(for o in "${overrides[@]}"; do
+    case $o in data.*|exp_dir=*|trainer.progress=*|trainer.log_interval=*|trainer.max_epochs=*) ;; *) echo "$o" ;; esac
+  done | LC_ALL=C sort | paste -sd, -)
+  if [ -n "$naming" ]; then exp_tag=_$naming; fi
+fi
+exp=exp/${model}_${frontend}${exp_tag}
 sets=$(echo "$train_set $dev_set $test_sets" | tr ' ' '\n' | awk 'NF && !seen[$0]++')
 
 if in_stages 2; then

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from toolkit.data.datadir import DataDir, write_table
-from toolkit.decoding.asr import TrainedAcousticModel, load_lm_matrix, search, tune
+from toolkit.decoding.asr import METHODS, TrainedAcousticModel, default_method, load_lm_matrix, search, tune
 from toolkit.utils.log import setup_logging
 
 log = logging.getLogger("decode")
@@ -28,35 +28,37 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--exp", required=True, help="experiment dir (config.yaml, phones.txt, checkpoints)")
     parser.add_argument("--checkpoint", default="best", choices=["best", "last"])
-    parser.add_argument("--method", default="viterbi", choices=["viterbi", "argmax"])
-    parser.add_argument("--lm", help="phone bigram (ARPA) for viterbi")
+    parser.add_argument("--method", default="auto", choices=("auto",) + METHODS,
+                        help="auto: viterbi for frame classifiers, ctc_beam for CTC models")
+    parser.add_argument("--lm", help="phone bigram (ARPA) for viterbi (required) and ctc_beam (optional)")
+    parser.add_argument("--beam-size", type=int, default=8, help="ctc_beam")
     parser.add_argument("--lm-weight", type=float, default=1.0)
     parser.add_argument("--insertion-penalty", type=float, default=0.0)
     parser.add_argument("--prior-scale", type=float, default=1.0, help="posterior / prior^scale (hybrid)")
     parser.add_argument("--min-duration", type=int, default=1, help="minimum frames per phone")
     parser.add_argument("--tune-on", help="dev data dir: pick lm weight and insertion penalty by its PER")
-    parser.add_argument("--lm-weights", type=floats, default=[0.5, 1.0, 2.0, 4.0])
-    parser.add_argument("--insertion-penalties", type=floats, default=[0.0, 2.0, 4.0])
+    parser.add_argument("--lm-weights", type=floats, default=[0.25, 0.5, 1.0, 2.0])
+    parser.add_argument("--insertion-penalties", type=floats, default=[-2.0, 0.0, 2.0, 4.0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("data_dir")
     parser.add_argument("out_dir")
     args = parser.parse_args(argv)
     setup_logging()
     start = time.time()
-    if args.method == "viterbi" and not args.lm:
-        parser.error("--method viterbi needs --lm (or use --method argmax)")
-
     model = TrainedAcousticModel(args.exp, args.checkpoint, args.device)
-    lm = load_lm_matrix(args.lm, model.symbols) if args.method == "viterbi" else None
-    settings = dict(method=args.method, prior_scale=args.prior_scale, min_duration=args.min_duration,
-                    lm_weight=args.lm_weight, insertion_penalty=args.insertion_penalty)
+    method = default_method(model) if args.method == "auto" else args.method
+    if method == "viterbi" and not args.lm:
+        parser.error("--method viterbi needs --lm (or use --method argmax)")
+    lm = load_lm_matrix(args.lm, model.symbols) if args.lm and method in ("viterbi", "ctc_beam") else None
+    settings = dict(method=method, prior_scale=args.prior_scale, min_duration=args.min_duration,
+                    lm_weight=args.lm_weight, insertion_penalty=args.insertion_penalty, beam_size=args.beam_size)
     grid = None
-    if args.tune_on and args.method == "viterbi":
+    if args.tune_on and method in ("viterbi", "ctc_beam"):
         dev_post = model.log_posteriors(args.tune_on)
         refs = DataDir.load(args.tune_on).text
         settings["lm_weight"], settings["insertion_penalty"], grid = tune(
-            dev_post, refs, model, lm, args.lm_weights, args.insertion_penalties, method="viterbi",
-            prior_scale=args.prior_scale, min_duration=args.min_duration)
+            dev_post, refs, model, lm, args.lm_weights if lm is not None else [0.0], args.insertion_penalties,
+            method=method, prior_scale=args.prior_scale, min_duration=args.min_duration, beam_size=args.beam_size)
         log.info("tuned on %s: lm_weight %g, insertion_penalty %g", args.tune_on, settings["lm_weight"],
                  settings["insertion_penalty"])
 

@@ -31,7 +31,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import BinaryIO, Iterable, Iterator, Sequence
 
 from toolkit.utils.atomic import atomic_write
 
@@ -97,6 +97,18 @@ def _decode(raw: bytes, path: Path, lineno: int, strict: bool, n_bad: list[int])
         elif n_bad[0] == _MAX_LOGGED_BAD_LINES + 1:
             log.warning("%s: more invalid UTF-8 lines; counted but no longer logged", path)
         return None
+
+
+def read_lines(path: str | os.PathLike, stream: BinaryIO | None = None) -> list[str]:
+    """All lines of a UTF-8 text file (or of a binary `stream` named `path`), without line ends.
+
+    Invalid UTF-8 raises ``ValueError("file:line: invalid UTF-8 byte 0x..")``.
+    """
+    lines = []
+    with stream or open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            lines.append(_decode(raw, Path(path), lineno, True, [0]))
+    return lines
 
 
 def anki_columns(path: str | os.PathLike) -> tuple[str, str]:
@@ -256,6 +268,11 @@ def split_pairs(pairs: Sequence[tuple[str, str]], dev: int | float, test: int | 
     for pair, name in zip(pairs, side):
         splits[name].append(pair)
     return splits
+
+
+def text_file(data_dir: str | os.PathLike, lang: str) -> Path:
+    """``<data_dir>/text.<lang>``: how a translation data dir names the side of language `lang`."""
+    return Path(data_dir) / f"text.{lang}"
 
 
 def write_moses(pairs: Iterable[tuple[str, str]], src_path: str | os.PathLike,

@@ -120,8 +120,14 @@ def collate_asr(items: list[dict]) -> dict:
 
 
 def uses_waveforms(cfg) -> bool:
-    """A trainable frontend is part of the model and reads audio; a fixed one was precomputed."""
-    return bool(cfg.frontend.get("trainable", False))
+    """Whether the model reads audio through its frontend (`features.source`: wav, or auto with a
+    trainable frontend) rather than precomputed features."""
+    source = cfg.features.get("source", "auto")
+    if source not in ("auto", "wav", "feats"):
+        raise ValueError(f"features.source must be auto, wav or feats, got {source!r}")
+    if source == "feats" and cfg.frontend.get("trainable", False):
+        raise ValueError("a trainable frontend needs features.source=wav (or auto): it is part of the model")
+    return source == "wav" or (source == "auto" and bool(cfg.frontend.get("trainable", False)))
 
 
 def dataset_from_config(cfg, data_dir: str | Path, symbols: SymbolTable, targets: str | None) -> AsrDataset:

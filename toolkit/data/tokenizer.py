@@ -83,6 +83,10 @@ class SentencePieceTokenizer:
         """Ids -> detokenised text; <pad>, <s> and </s> are skipped, <unk> shows as ' ⁇ '."""
         return self.sp.decode(list(ids))
 
+    def ids_to_pieces(self, ids: Sequence[int]) -> list[str]:
+        """Ids -> pieces, specials included (for attention plots and debugging)."""
+        return [self.sp.id_to_piece(int(i)) for i in ids]
+
     def decode_pieces(self, pieces: Sequence[str]) -> str:
         """Pieces -> detokenised text."""
         return self.sp.decode_pieces(list(pieces))

@@ -1,8 +1,9 @@
 """Decode a data dir with a trained acoustic model: frame log-posteriors -> phone sequences.
 
 `viterbi` searches the phone loop with a phone bigram (hybrid decoding: posteriors divided by
-the training priors); `argmax` takes the best phone per frame and merges repeats. The LM weight
-and phone insertion penalty can be tuned on a dev set: the grid and its PERs are logged.
+the training priors); `argmax` takes the best phone per frame and merges repeats. CTC models use
+`ctc_beam` (prefix beam search, optionally with the bigram) or `ctc_greedy`. The LM weight and
+phone insertion penalty can be tuned on a dev set: the grid and its PERs are logged.
 """
 import itertools
 import logging
@@ -15,10 +16,12 @@ from tqdm import tqdm
 
 from toolkit.data.asr_dataset import dataset_from_config, loader_from_config
 from toolkit.data.symbols import SymbolTable
+from toolkit.decoding.ctc import ctc_greedy_decode, ctc_prefix_beam_search
 from toolkit.decoding.frame_viterbi import argmax_collapse, viterbi_decode
 from toolkit.decoding.phone_lm import PhoneBigramLM
 from toolkit.models.acoustic import AcousticModel, build_acoustic_model
 from toolkit.scoring.per import read_token_map, score
+from toolkit.training.asr_tasks import BLANK
 from toolkit.training.checkpoint import load_model_weights
 
 log = logging.getLogger(__name__)
@@ -52,23 +55,43 @@ class TrainedAcousticModel:
         return out
 
 
+METHODS = ("viterbi", "argmax", "ctc_greedy", "ctc_beam")
+
+
+def default_method(model: "TrainedAcousticModel") -> str:
+    return "ctc_beam" if model.cfg.loss == "ctc" else "viterbi"
+
+
 def search(log_post: dict[str, torch.Tensor], model: TrainedAcousticModel, *, method: str = "viterbi",
            lm: torch.Tensor | None = None, lm_weight: float = 1.0, insertion_penalty: float = 0.0,
-           prior_scale: float = 1.0, min_duration: int = 1, batch_size: int = 32) -> dict[str, list[str]]:
-    """Phone sequences from log-posteriors. lm: (V+1, V+1) bigram matrix for `viterbi`."""
+           prior_scale: float = 1.0, min_duration: int = 1, beam_size: int = 8,
+           batch_size: int = 32) -> dict[str, list[str]]:
+    """Phone sequences from log-posteriors {utt: (T, V)}.
+
+    viterbi / argmax: frame classifiers (hybrid); ctc_greedy / ctc_beam: CTC models (blank = 0).
+    lm: (V+1, V+1) bigram matrix (`load_lm_matrix`) for viterbi and ctc_beam; insertion_penalty is
+    subtracted per output phone (for CTC, a negative insertion bonus).
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown decoding method '{method}' ({', '.join(METHODS)})")
     if method == "argmax":
         return {u: model.symbols.decode(argmax_collapse(lp)) for u, lp in log_post.items()}
-    if method != "viterbi":
-        raise ValueError(f"unknown decoding method '{method}' (viterbi, argmax)")
     utts = list(log_post)
     hyps = {}
-    for i in range(0, len(utts), batch_size):  # the search is vectorised over a batch of utterances
+    for i in range(0, len(utts), batch_size):  # the searches are vectorised over a batch of utterances
         chunk = utts[i:i + batch_size]
         padded = pad_sequence([log_post[u] for u in chunk], batch_first=True)       # (B, T, V)
         lengths = torch.tensor([len(log_post[u]) for u in chunk])
-        paths = viterbi_decode(padded, lengths, lm=lm, lm_weight=lm_weight, insertion_penalty=insertion_penalty,
-                               log_prior=model.model.log_priors.cpu(), prior_scale=prior_scale,
-                               min_duration=min_duration)
+        if method == "viterbi":
+            paths = viterbi_decode(padded, lengths, lm=lm, lm_weight=lm_weight, insertion_penalty=insertion_penalty,
+                                   log_prior=model.model.log_priors.cpu(), prior_scale=prior_scale,
+                                   min_duration=min_duration)
+        elif method == "ctc_greedy":
+            paths = ctc_greedy_decode(padded, lengths, blank=0)
+        else:
+            paths = ctc_prefix_beam_search(padded, lengths, blank=0, beam_size=beam_size, lm=lm,
+                                           lm_weight=lm_weight if lm is not None else 0.0,
+                                           insertion_bonus=-insertion_penalty)
         hyps.update({u: model.symbols.decode(ids) for u, ids in zip(chunk, paths)})
     return hyps
 
@@ -87,5 +110,6 @@ def tune(log_post: dict[str, torch.Tensor], refs: dict[str, list[str]], model: T
 
 
 def load_lm_matrix(path: str | Path, symbols: SymbolTable) -> torch.Tensor:
-    """A phone bigram ARPA file as the (V+1, V+1) matrix the Viterbi search takes, in model order."""
-    return PhoneBigramLM.load_arpa(path).log_prob_matrix(symbols.symbols).float()
+    """A phone bigram ARPA file as the (V+1, V+1) matrix the searches take, in the model's symbol
+    order (a CTC blank gets -inf rows and columns)."""
+    return PhoneBigramLM.load_arpa(path).log_prob_matrix(symbols.symbols, missing=[BLANK]).float()

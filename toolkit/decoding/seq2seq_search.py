@@ -77,6 +77,9 @@ class Search(ABC):
         self.max_len_a, self.max_len_b = max_len_a, max_len_b
         self.length_penalty = length_penalty or LengthPenalty("none")
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in vars(self).items())})"
+
     def max_lengths(self, src_lengths: Tensor) -> Tensor:
         """Longest output per sentence, </s> not counted: (B,) long."""
         return (self.max_len_a * src_lengths.double() + self.max_len_b).floor().long()

@@ -21,15 +21,16 @@ import contextlib
 import logging
 import math
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Collection, Iterable, Iterator, Protocol, Sequence
 
+import gensim
 import numpy as np
 import torch
 from gensim.models import KeyedVectors, Word2Vec
-from gensim.test.utils import datapath
 from gensim.utils import SaveLoad
 from torch import nn
 
@@ -49,34 +50,47 @@ class PieceEncoder(Protocol):
     def encode_pieces(self, text: str) -> list[str]: ...
 
 
-class TokenizedCorpus:
-    """A text file seen as sentences of tokens, re-read from disk on every iteration.
+class WordTokenizer:
+    """Words and punctuation marks as separate tokens (``"Tom's house."`` -> ``["Tom's", "house", "."]``),
+    the usual unit of word-level similarity and analogy test sets."""
 
-    Each line is one sentence, split on whitespace, or into subword pieces when a `tokenizer`
-    (e.g. `SentencePieceTokenizer`) is given, so word2vec can learn vectors for the same pieces
-    a translation model uses. Memory stays flat in corpus size; gensim iterates once to build
-    the vocabulary and once per epoch.
+    _TOKEN = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]")
+
+    def encode_pieces(self, text: str) -> list[str]:
+        return self._TOKEN.findall(text)
+
+
+class TokenizedCorpus:
+    """One or more text files seen as sentences of tokens, re-read from disk on every iteration.
+
+    Each line is one sentence, split on whitespace, or by a `tokenizer` (`WordTokenizer`, or a
+    `SentencePieceTokenizer` so word2vec learns vectors for the same pieces a translation model
+    uses). Memory stays flat in corpus size; gensim iterates once to build the vocabulary and
+    once per epoch.
     """
 
-    def __init__(self, path: str | os.PathLike, tokenizer: PieceEncoder | None = None, lowercase: bool = False):
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise FileNotFoundError(f"corpus not found: {self.path}")
+    def __init__(self, path: str | os.PathLike | Sequence[str | os.PathLike], tokenizer: PieceEncoder | None = None,
+                 lowercase: bool = False):
+        self.paths = [Path(p) for p in ([path] if isinstance(path, (str, os.PathLike)) else path)]
+        for p in self.paths:
+            if not p.is_file():
+                raise FileNotFoundError(f"corpus not found: {p}")
         self.tokenizer = tokenizer
         self.lowercase = lowercase
 
     def __iter__(self) -> Iterator[list[str]]:
-        with open(self.path, "rb") as f:
-            for lineno, raw in enumerate(f, 1):
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError as e:
-                    raise ValueError(f"{self.path}:{lineno}: invalid UTF-8 ({e.reason})") from None
-                if self.lowercase:
-                    line = line.lower()
-                tokens = self.tokenizer.encode_pieces(line.strip()) if self.tokenizer else line.split()
-                if tokens:
-                    yield tokens
+        for path in self.paths:
+            with open(path, "rb") as f:
+                for lineno, raw in enumerate(f, 1):
+                    try:
+                        line = raw.decode("utf-8")
+                    except UnicodeDecodeError as e:
+                        raise ValueError(f"{path}:{lineno}: invalid UTF-8 ({e.reason})") from None
+                    if self.lowercase:
+                        line = line.lower()
+                    tokens = self.tokenizer.encode_pieces(line.strip()) if self.tokenizer else line.split()
+                    if tokens:
+                        yield tokens
 
 
 def train_word2vec(corpus: Iterable[list[str]], *, architecture: str = "skipgram", vector_size: int = 100,
@@ -182,8 +196,10 @@ class AnalogyResult:
 
 def _resolve(dataset: str) -> str:
     """A gensim-shipped set by name or file name, or a path to a file in the same format."""
-    name = SIMILARITY_SETS.get(dataset, dataset)
-    return str(dataset) if Path(dataset).is_file() else datapath(name)
+    if Path(dataset).is_file():
+        return str(dataset)
+    # gensim.test.utils.datapath, without importing that module (it builds test corpora on import)
+    return str(Path(gensim.__file__).parent / "test" / "test_data" / SIMILARITY_SETS.get(dataset, dataset))
 
 
 def evaluate_similarity(kv: KeyedVectors, dataset: str = "wordsim353", restrict_vocab: int = 300_000,

@@ -62,7 +62,7 @@ def score_translations(hypotheses: Sequence[str], references: Sequence[str] | Se
     b, c = bleu.corpus_score(hyps, refs), chrf.corpus_score(hyps, refs)
     score = TranslationScore(b.score, c.score, str(b), str(c),
                              str(bleu.get_signature()), str(chrf.get_signature()), len(hyps))
-    log.info("%s (%s); %s", score.bleu_detail, score.bleu_signature, score.chrf_detail)
+    log.debug("%s (%s); %s", score.bleu_detail, score.bleu_signature, score.chrf_detail)
     return score
 
 

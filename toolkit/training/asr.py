@@ -1,7 +1,10 @@
 """Train an acoustic model from an ASR config (conf/asr.yaml): data, model, optimiser, trainer.
 
-The experiment dir receives `config.yaml` (resolved), `phones.txt` and `score.map` (so decoding
-needs nothing else), the checkpoints, `history.json`, `learning_curves.png`, TensorBoard events.
+`loss=frame_ce` trains a frame classifier on the `phones.ctm` alignments (hybrid decoding);
+`loss=ctc` trains on the phone sequences in `text` with a blank symbol added.
+The experiment dir receives `config.yaml` (resolved), `phones.txt` (the model's output symbols,
+with the CTC blank first when there is one) and `score.map`, so decoding needs nothing else;
+then the checkpoints, `history.json`, `learning_curves.png` and TensorBoard events.
 """
 import json
 import logging
@@ -17,7 +20,7 @@ from toolkit.data.asr_dataset import AsrDataset, collate_asr, dataset_from_confi
 from toolkit.data.symbols import SymbolTable
 from toolkit.models.acoustic import AcousticModel, build_acoustic_model
 from toolkit.scoring.per import read_token_map
-from toolkit.training.asr_tasks import FrameCETask
+from toolkit.training.asr_tasks import CTCTask, FrameCETask, ctc_symbols
 from toolkit.training.checkpoint import LAST
 from toolkit.training.distributed import init_distributed
 from toolkit.training.trainer import Trainer, TrainerConfig
@@ -30,13 +33,16 @@ def train_asr(cfg: DictConfig) -> list[dict]:
     torch.manual_seed(cfg.seed)
     exp_dir = Path(cfg.exp_dir)
     lang = Path(cfg.data.lang)
-    symbols = SymbolTable.load(lang / "phones.txt")
+    phones = SymbolTable.load(lang / "phones.txt")
     score_map = read_token_map(lang / "score.map") if (lang / "score.map").is_file() else None
-    if cfg.loss != "frame_ce":
-        raise ValueError(f"unknown loss '{cfg.loss}' (frame_ce)")
+    if cfg.loss not in ("frame_ce", "ctc"):
+        raise ValueError(f"unknown loss '{cfg.loss}' (frame_ce, ctc)")
+    ctc = cfg.loss == "ctc"
+    symbols = ctc_symbols(phones) if ctc else phones   # the model's output symbols
+    targets = "tokens" if ctc else "frames"
 
-    train_set = dataset_from_config(cfg, cfg.data.train, symbols, targets="frames")
-    dev_set = dataset_from_config(cfg, cfg.data.dev, symbols, targets="frames")
+    train_set = dataset_from_config(cfg, cfg.data.train, symbols, targets=targets)
+    dev_set = dataset_from_config(cfg, cfg.data.dev, symbols, targets=targets)
     train_loader = loader_from_config(train_set, cfg, shuffle=True, rank=dist.rank, world_size=dist.world_size)
     dev_loader = loader_from_config(dev_set, cfg, shuffle=False)
     log.info("train: %d utterances in %d batches (%s); dev: %d utterances", len(train_set), len(train_loader),
@@ -58,18 +64,33 @@ def train_asr(cfg: DictConfig) -> list[dict]:
         if score_map is not None:
             shutil.copyfile(lang / "score.map", exp_dir / "score.map")
 
-    optimizer = instantiate(cfg.optim, params=[p for p in model.parameters() if p.requires_grad])
+    optimizer = instantiate(cfg.optim, _partial_=True)(_parameter_groups(model, cfg))
     scheduler = instantiate(cfg.scheduler, optimizer=optimizer) if cfg.get("scheduler") else None
-    task = FrameCETask(symbols, dev_set.data.text, score_map, label_smoothing=cfg.label_smoothing)
+    task = (CTCTask(symbols, dev_set.data.text, score_map) if ctc else
+            FrameCETask(symbols, dev_set.data.text, score_map, label_smoothing=cfg.label_smoothing))
     trainer = Trainer(model, task, optimizer, exp_dir, TrainerConfig(**cfg.trainer), scheduler, dist)
     return trainer.fit(train_loader, dev_loader)
 
 
+def _parameter_groups(model: AcousticModel, cfg: DictConfig) -> list[dict]:
+    """Trainable parameters; a learnable frontend gets its own learning rate (`features.frontend_lr_scale`
+    times the optimiser's): its few parameters barely move at the rate that suits the network."""
+    frontend = [p for p in model.frontend.parameters() if p.requires_grad] if model.frontend is not None else []
+    ids = {id(p) for p in frontend}
+    groups = [{"params": [p for p in model.parameters() if p.requires_grad and id(p) not in ids]}]
+    if frontend:
+        groups.append({"params": frontend, "lr": cfg.optim.lr * cfg.features.get("frontend_lr_scale", 1.0)})
+    return groups
+
+
 def _fit_statistics(model: AcousticModel, train_set: AsrDataset, cfg: DictConfig) -> None:
-    """Global mean/variance normaliser and phone priors from (up to N utterances of) the training set."""
+    """Global mean/variance normaliser from (up to N utterances of) the training set, and phone priors
+    from its alignments."""
     n = min(len(train_set), int(cfg.features.normalizer_utts))
     subset = torch.utils.data.Subset(train_set, torch.randperm(len(train_set), generator=torch.Generator().manual_seed(0))[:n].tolist())
     model.fit_normalizer(DataLoader(subset, batch_size=16, collate_fn=collate_asr))
+    if train_set.targets != "frames":
+        return  # priors are for hybrid decoding of frame classifiers
     counts = torch.zeros(len(train_set.symbols))
     for utt in train_set.utts:
         for start, end, label in train_set.alignments[utt]:
