@@ -36,8 +36,17 @@ class FrameCETask:
                                label_smoothing=smoothing)
         return loss, target
 
+    def _forward(self, model: nn.Module, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        logits, out_lengths = model(batch["input"], batch["input_lengths"])  # (B, T, V), (B,)
+        frames = batch["target_lengths"].to(out_lengths.device)
+        if not torch.equal(out_lengths, frames):
+            raise ValueError("frame cross-entropy needs one output per labelled frame, but the model returns "
+                             f"{out_lengths.tolist()[:4]} frames for {frames.tolist()[:4]} labels (time "
+                             "subsampling such as model.time_stride > 1 only works with loss=ctc)")
+        return logits, out_lengths
+
     def loss(self, model: nn.Module, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
-        logits, _ = model(batch["input"], batch["input_lengths"])           # (B, T, V)
+        logits, _ = self._forward(model, batch)                               # (B, T, V)
         loss_sum, target = self._summed_ce(logits, batch, self.label_smoothing)
         frames = int((target != IGNORE).sum())
         return loss_sum / max(frames, 1), {"loss": loss_sum.item(), "count": frames}
@@ -45,7 +54,7 @@ class FrameCETask:
     def evaluate(self, model: nn.Module, batches: Iterable[dict]) -> dict[str, float]:
         total, frames, correct, hyps = 0.0, 0, 0, {}
         for batch in batches:
-            logits, lengths = model(batch["input"], batch["input_lengths"])
+            logits, lengths = self._forward(model, batch)
             loss_sum, target = self._summed_ce(logits, batch, 0.0)
             total += float(loss_sum)
             valid = target != IGNORE
