@@ -15,7 +15,7 @@ _po_usage() {
   [ -f "$self" ] || self=$(basename "$0")  # recipes cd into their own directory first
   if [ -n "${help_message:-}" ]; then echo -e "$help_message"; fi
   echo "Options (default in brackets):"
-  grep -E '^[a-z_][a-z0-9_]*=[^ ]*[[:space:]]+#' "$self" | while IFS= read -r line; do
+  grep -E '^[a-z_][a-z0-9_]*=("[^"]*"|[^ ]*)[[:space:]]+#' "$self" | while IFS= read -r line; do
     name=${line%%=*}; rest=${line#*=}; comment=${rest#*#}
     read -r value <<< "${rest%%#*}"
     printf '  --%-20s %s [%s]\n' "${name//_/-}" "${comment# }" "$value"

@@ -4,20 +4,19 @@
 # hundred German-English pairs the project generated from a template grammar; a pipeline check,
 # not a benchmark), offline, in a few minutes on 2 CPU cores.
 #
-#   recipes/translation/run.sh                                              # smoke test, all stages
-#   recipes/translation/run.sh --pairs /data/tatoeba/deu-eng.tsv            # Tatoeba/Anki TSV
-#   recipes/translation/run.sh --train-src train.de --train-tgt train.en --src de --tgt en   # Moses files
-#   recipes/translation/run.sh --stage 4 --model seq2seq_lstm optim.lr=5e-4  # retrain with Hydra overrides
+# Like a Kaldi recipe it works in the current directory (data/ exp/ go there):
+#
+#   cd recipes/translation && ./run.sh                                      # smoke test, all stages
+#   ./run.sh --pairs /data/tatoeba/deu-eng.tsv                              # Tatoeba/Anki TSV
+#   ./run.sh --train-src train.de --train-tgt train.en --src de --tgt en    # Moses files
+#   ./run.sh --stage 4 --model seq2seq_lstm optim.lr=5e-4                   # retrain with Hydra overrides
 #
 # Stages: 0 data, 1 clean + split, 2 sentencepiece, 3 word2vec (--word2vec true), 4 train,
 # 5 decode (beam), 6 score (BLEU, chrF). Each stage reads only what earlier ones wrote (data/, exp/);
 # rerunning one is safe: preparation is deterministic and training resumes (or does nothing).
 set -euo pipefail
-# Relative corpus paths are taken from where the recipe was called.
-caller_dir=$PWD
-cd "$(dirname "$0")"
-# A copy of this recipe elsewhere (tests do that) finds the toolkit through $TOOLKIT_ROOT.
-. "${TOOLKIT_ROOT:-../..}/tools/recipe_utils.sh"
+recipe_dir=$(cd "$(dirname "$0")" && pwd)   # local/ (the smoke test, corpus glue)
+. "$recipe_dir/../../tools/recipe_utils.sh"
 
 stage=0                # first stage to run
 stop_stage=6           # last stage to run
@@ -46,7 +45,7 @@ w2v_epochs=10          # word2vec epochs
 model=seq2seq_gru      # conf/model/<model>.yaml
 emb_dim=256            # word2vec vector size, and model.emb_dim with --word2vec true
 exp_tag=               # experiment dir suffix: exp/<model>_<src>-<tgt><exp_tag>
-threads=0              # torch CPU threads for training and decoding (0: torch's default)
+threads=1              # torch CPU threads for training and decoding (0: torch's default, slow on a busy CPU)
 test_sets=dev,test     # data sets to decode and score (comma-separated)
 beam_size=5            # beam search width
 length_penalty=gnmt    # none, average or gnmt
@@ -55,13 +54,10 @@ plot_line=1            # 1-based line of each decoded set whose attention is plo
 help_message="Usage: $0 [options] [hydra overrides for training]\n  e.g. $0 --pairs deu-eng.tsv --max-train-pairs 50000 trainer.max_epochs=10"
 . "$TOOLKIT_ROOT/tools/parse_options.sh"
 
-for var in pairs train_src train_tgt dev_src dev_tgt test_src test_tgt; do
-  [ -n "${!var}" ] && [[ ${!var} != /* ]] && printf -v "$var" '%s' "$caller_dir/${!var}"
-done
 overrides=("$@")
 smoke_overrides=()
 if [ -z "$pairs" ] && [ -z "$train_src" ]; then
-  pairs=local/smoke_test.deu-eng.tsv
+  pairs=$recipe_dir/local/smoke_test.deu-eng.tsv
   columns=${columns:-eng,deu}
   # A few hundred pairs: more epochs, smaller batches. Command-line overrides still win (they come later).
   smoke_overrides=(trainer.max_epochs=35 data.max_tokens=800 optim.lr=2e-3)
@@ -76,7 +72,7 @@ if in_stages 0; then
   stage_begin 0 "data: $( [ -n "$pairs" ] && echo "pair file $pairs" || echo "Moses files $train_src / $train_tgt")"
   if [ -n "$download_url" ]; then
     [ -n "$pairs" ] || { log "error: --download-url needs --pairs (where the file goes)"; exit 1; }
-    python local/download.py "$download_url" "$pairs"
+    python "$recipe_dir/local/download.py" "$download_url" "$pairs"
   fi
   for var in pairs train_src train_tgt dev_src dev_tgt test_src test_tgt; do
     [ -z "${!var}" ] || [ -f "${!var}" ] || { log "error: --${var//_/-} ${!var}: no such file"; exit 1; }

@@ -39,8 +39,8 @@ def collect(root: Path) -> list[dict]:
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["| experiment | set | params | epochs | train min | train tok/s | search | sent/s | BLEU | chrF | sentences |",
-             "|" + "---|" * 11]
+    lines = ["| experiment | set | params | epochs | train min | train tok/s | search | sent/s | BLEU | chrF "
+             "| sentences |", "|" + "---|" * 11]
     for r in rows:
         lines.append(f"| {r['exp']} | {r['set']} | {r['params']} | {r['epochs']} | {r['train_min']} | {r['tok_s']} | "
                      f"{r['search']} | {r['sent_s']} | **{r['bleu']:.2f}** | {r['chrf']:.2f} | {r['n']} |")

@@ -69,7 +69,9 @@ def init_embeddings(model: AttentionSeq2Seq, emb_cfg: DictConfig, src_tok: Sente
     """Initialise source/target embeddings from word2vec vectors (`embeddings.src`/`.tgt` paths,
     gensim native, or word2vec .txt/.bin); returns the coverage report written to embeddings.json.
 
-    With `embeddings.rescale` (default) each matrix is multiplied by one factor that gives it the
+    With `embeddings.center` (default) the mean vector is subtracted first: word2vec vectors
+    share one dominant direction, which makes all tokens look alike to the model. With
+    `embeddings.rescale` (default) each matrix is then multiplied by one factor that gives it the
     standard deviation of the model's own initial embeddings: word2vec vectors of a small corpus
     barely leave gensim's tiny initialisation, and with tied output embeddings such small (or,
     for big corpora, large) rows would stall (or saturate) the first updates.
@@ -85,15 +87,18 @@ def init_embeddings(model: AttentionSeq2Seq, emb_cfg: DictConfig, src_tok: Sente
                              f"{emb.embedding_dim}; set model.emb_dim={kv.vector_size} or retrain the vectors")
         aligned = embedding_from_vectors(kv, tok.pieces, padding_idx=PAD_ID, seed=seed)
         weight = aligned.embedding.weight.detach()
+        if emb_cfg.get("center", True):  # remove the direction all word2vec vectors share
+            weight[1:] -= weight[1:].mean(dim=0)
         scale = 1.0
-        if emb_cfg.get("rescale", True):  # one factor for the whole matrix: directions and cosines unchanged
+        if emb_cfg.get("rescale", True):  # one factor for the whole matrix: relative geometry unchanged
             scale = float(emb.weight.detach().std() / weight[1:].std().clamp_min(1e-12))
             weight = weight * scale
         weights[side] = weight
         report[side] = {"vectors": str(path), "coverage": aligned.coverage, "missing": len(aligned.missing),
                         "vocab": tok.vocab_size, "scale": scale, "missing_examples": aligned.missing[:20]}
-        log.info("%s embedding from %s: %.1f%% of %d pieces covered", side, path, 100 * aligned.coverage,
-                 tok.vocab_size - 4)
+        log.info("%s embedding from %s: %.1f%% of %d pieces covered%s", side, path, 100 * aligned.coverage,
+                 tok.vocab_size - 4, " (the joint vocabulary also holds the other language's pieces)"
+                 if src_tok is tgt_tok else "")
     model.load_embeddings(src=weights.get("src"), tgt=weights.get("tgt"))
     return report
 
@@ -106,9 +111,10 @@ def build_scheduler(cfg: DictConfig, optimizer: torch.optim.Optimizer):
     scheduler = instantiate(cfg.scheduler, optimizer=optimizer)
     monitor, mode = getattr(scheduler, "monitor", None), getattr(scheduler, "mode", None)
     if monitor in METRIC_MODES and mode is not None and mode != METRIC_MODES[monitor]:
-        raise ValueError(f"scheduler.monitor={monitor} is better when {'higher' if METRIC_MODES[monitor] == 'max' else 'lower'}"
-                         f", but scheduler.mode={mode}: set scheduler.mode={METRIC_MODES[monitor]} "
-                         "(+scheduler.mode=... when the scheduler config has no mode)")
+        better = "higher" if METRIC_MODES[monitor] == "max" else "lower"
+        raise ValueError(f"scheduler.monitor={monitor} is better when {better}, but scheduler.mode={mode}: set "
+                         f"scheduler.mode={METRIC_MODES[monitor]} (+scheduler.mode=... when the scheduler config "
+                         "has no mode)")
     return scheduler
 
 
@@ -136,9 +142,8 @@ def train_translation(cfg: DictConfig) -> list[dict]:
     model = build_seq2seq(cfg.model, src_tok.vocab_size, tgt_tok.vocab_size)
     emb_report = {} if resuming else init_embeddings(model, cfg.embeddings, src_tok, tgt_tok, int(cfg.seed))
     n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    log.info("model: %s %s encoder, %s attention, %.2fM trainable parameters, vocab %d -> %d",
-             cfg.model.rnn_type, "bidirectional", cfg.model.attention, n_params / 1e6, src_tok.vocab_size,
-             tgt_tok.vocab_size)
+    log.info("model: bidirectional %s encoder, %s attention, %.2fM trainable parameters, vocab %d -> %d",
+             cfg.model.rnn_type, cfg.model.attention, n_params / 1e6, src_tok.vocab_size, tgt_tok.vocab_size)
 
     if dist.is_main:
         exp_dir.mkdir(parents=True, exist_ok=True)
