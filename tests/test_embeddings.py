@@ -165,3 +165,15 @@ def test_subword_pieces_round_trip(tmp_path, corpus_file):
     assert aligned.coverage > 0.9
     row = tok.pieces.index(first[0])
     assert torch.equal(aligned.embedding.weight[row].detach(), torch.tensor(model.wv[first[0]]))
+
+
+def test_word_tokenizer_and_corpus_over_several_files(tmp_path):
+    from toolkit.models.embeddings import WordTokenizer
+
+    assert WordTokenizer().encode_pieces("Tom's dog, isn't it?") == ["Tom's", "dog", ",", "isn't", "it", "?"]
+    (tmp_path / "a.txt").write_text("The cat.\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("A dog!\n", encoding="utf-8")
+    corpus = TokenizedCorpus([tmp_path / "a.txt", tmp_path / "b.txt"], tokenizer=WordTokenizer(), lowercase=True)
+    assert list(corpus) == [["the", "cat", "."], ["a", "dog", "!"]]
+    with pytest.raises(FileNotFoundError, match="c.txt"):
+        TokenizedCorpus([tmp_path / "a.txt", tmp_path / "c.txt"])

@@ -139,3 +139,14 @@ def test_write_moses_round_trip(tmp_path):
     assert n == 2
     again = clean_pairs(read_moses(tmp_path / "d" / "text.de", tmp_path / "d" / "text.en"))
     assert again.pairs == pairs and not again.dropped
+
+
+def test_read_lines_names_file_and_line_of_invalid_utf8(tmp_path):
+    from toolkit.corpora.parallel_text import read_lines, text_file
+
+    path = write_bytes(tmp_path / "hyp.txt", ["Grüße".encode(), b"", b"ok\r"])
+    assert read_lines(path) == ["Grüße", "", "ok"]
+    write_bytes(path, [b"fine", b"bad \xe4"])
+    with pytest.raises(ValueError, match=r"hyp\.txt:2: invalid UTF-8 byte 0xe4"):
+        read_lines(path)
+    assert text_file(tmp_path / "train", "deu") == tmp_path / "train" / "text.deu"

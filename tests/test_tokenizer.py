@@ -40,6 +40,7 @@ def test_train_round_trip_special_ids_and_symbol_table(tmp_path, text_files, mod
     pieces = tok.encode_pieces(text)
     assert pieces[0].startswith("\u2581") and tok.decode_pieces(pieces) == text
     assert tok.encode_batch([text, "das Haus"]) == [tok.encode(text), tok.encode("das Haus")]
+    assert tok.ids_to_pieces(ids) == ["<s>", *pieces, "</s>"]
     # tokens.txt is Kaldi's "<symbol> <id>" and matches the model's pieces by id.
     lines = (tmp_path / "lang" / "tokens.txt").read_text(encoding="utf-8").splitlines()
     assert lines[:4] == ["<pad> 0", "<unk> 1", "<s> 2", "</s> 3"]

@@ -22,13 +22,16 @@ frontend=fbank         # conf/frontend/<frontend>.yaml
 model=bilstm           # conf/model/<model>.yaml
 exp_tag=               # experiment dir suffix (default: the Hydra overrides, as toolkit.bin.train names it)
 decode_method=auto     # auto (viterbi for frame models, ctc_beam for CTC), viterbi, argmax, ctc_greedy, ctc_beam
+default_overrides=     # the recipe's Hydra overrides, placed before the user's (which win); not in the exp dir name
+print_exp_dir=false    # print the experiment dir these options name, run nothing
 help_message="Usage: $0 [options] [hydra overrides for training, e.g. optim.lr=5e-4 trainer.max_epochs=10]"
 . "$TOOLKIT_ROOT/tools/parse_options.sh"
 
 conf=$TOOLKIT_ROOT/conf
+read -ra defaults <<< "$default_overrides"
 overrides=("$@")
 frontend_overrides=()
-for o in "${overrides[@]}"; do [[ $o == frontend.* ]] && frontend_overrides+=("$o"); done
+for o in "${defaults[@]}" "${overrides[@]}"; do [[ $o == frontend.* ]] && frontend_overrides+=("$o"); done
 if [ -z "$exp_tag" ]; then
   # Name the experiment after the overrides that change it, like conf/asr.yaml's exp_dir does
   # (sorted, comma-joined), so a run with other settings never resumes this one.
@@ -38,6 +41,7 @@ if [ -z "$exp_tag" ]; then
   if [ -n "$naming" ]; then exp_tag=_$naming; fi
 fi
 exp=exp/${model}_${frontend}${exp_tag}
+if [ "$print_exp_dir" = true ]; then echo "$exp"; exit 0; fi
 sets=$(echo "$train_set $dev_set $test_sets" | tr ' ' '\n' | awk 'NF && !seen[$0]++')
 
 if in_stages 2; then
@@ -52,9 +56,10 @@ fi
 
 if in_stages 3; then
   stage_begin 3 "train $model on $frontend features -> $exp"
-  python -m toolkit.bin.train frontend="$frontend" model="$model" exp_dir="$exp" \
+  # exp_dir is quoted for Hydra: a name made of overrides holds '=' and ','.
+  python -m toolkit.bin.train frontend="$frontend" model="$model" exp_dir="'$exp'" \
     data.train="dump/$frontend/$train_set" data.dev="dump/$frontend/$dev_set" data.lang="$lang" \
-    trainer.progress=false "${overrides[@]}"
+    trainer.progress=false "${defaults[@]}" "${overrides[@]}"
   stage_end
 fi
 

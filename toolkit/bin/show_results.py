@@ -10,18 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-
-def experiment_row_info(exp: Path) -> dict:
-    info = {"epochs": "", "train_min": "", "params": ""}
-    history = exp / "history.json"
-    if history.is_file():
-        records = json.loads(history.read_text())
-        info["epochs"] = str(len(records))
-        info["train_min"] = f"{sum(r['seconds'] for r in records) / 60:.1f}"
-    model = exp / "model.json"
-    if model.is_file():
-        info["params"] = f"{json.loads(model.read_text())['trainable_params'] / 1e6:.2f}M"
-    return info
+from toolkit.utils.experiments import training_summary
 
 
 def collect(root: Path) -> list[dict]:
@@ -29,7 +18,7 @@ def collect(root: Path) -> list[dict]:
     for result in sorted(root.glob("*/decode_*/scoring/result.json")):
         exp, decode = result.parents[2], result.parents[1]
         r = json.loads(result.read_text())
-        rows.append({"exp": exp.name, "set": decode.name.removeprefix("decode_"), **experiment_row_info(exp),
+        rows.append({"exp": exp.name, "set": decode.name.removeprefix("decode_"), **training_summary(exp),
                      "metric": r["metric"], "err": r["err"], "sub": 100 * r["sub"] / r["n"],
                      "del": 100 * r["del"] / r["n"], "ins": 100 * r["ins"] / r["n"], "n": r["n"]})
     return rows

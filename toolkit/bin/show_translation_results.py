@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from toolkit.utils.experiments import training_summary
+
 
 def _load(path: Path) -> dict | list | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
@@ -21,16 +23,11 @@ def collect(root: Path) -> list[dict]:
     for result in sorted(root.glob("*/decode_*/score.json")):
         decode, exp = result.parent, result.parent.parent
         score = _load(result)
-        history = _load(exp / "history.json") or []
-        model = _load(exp / "model.json") or {}
         summary = _load(decode / "decode.json") or {}
-        rates = [h["train_items_per_s"] for h in history if "train_items_per_s" in h]
+        training = training_summary(exp)
         rows.append({
-            "exp": exp.name, "set": decode.name.removeprefix("decode_"),
-            "params": f"{model['trainable_params'] / 1e6:.2f}M" if model else "",
-            "epochs": str(len(history)) if history else "",
-            "train_min": f"{sum(h['seconds'] for h in history) / 60:.1f}" if history else "",
-            "tok_s": f"{sum(rates) / len(rates):.0f}" if rates else "",
+            "exp": exp.name, "set": decode.name.removeprefix("decode_"), **training,
+            "tok_s": training["items_per_s"],
             "search": summary.get("search", "").split("(")[0],
             "sent_s": f"{summary['sentences_per_s']:.1f}" if "sentences_per_s" in summary else "",
             "bleu": score["bleu"], "chrf": score["chrf"], "n": score["sentences"],

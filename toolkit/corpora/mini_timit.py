@@ -142,10 +142,12 @@ class Speaker:
 
 @dataclass(frozen=True)
 class Recording:
-    """One synthesized utterance at 16 kHz: samples (T,) int16, phone and word segments."""
+    """One synthesized utterance at 16 kHz: samples (T,) int16, phone and word segments, and espeak's
+    own phonemes (mnemonics with stress marks and word index; sample times at 22050 Hz)."""
     samples: np.ndarray
     phones: list[PhoneSegment]
     words: list[tuple[int, int, str]]
+    phonemes: tuple[PhonemeEvent, ...]
 
 
 @dataclass(frozen=True)
@@ -184,7 +186,7 @@ def plan_corpus(size: str | CorpusSize = "default", seed: int = 0) -> list[Speak
     n_core_max = len(CORE_TEST_SPEAKERS)
     if size.core_test > n_core_max or size.dev > len(DEV_SPEAKERS):
         raise ValueError(f"{size}: at most {len(DEV_SPEAKERS)} dev and {n_core_max} core-test speakers")
-    rng = _rng(seed, "plan")
+    rng = seeded_rng(seed, "plan")
     dev = _pick_balanced(DEV_SPEAKERS, size.dev)
     core = _core_speakers(size.core_test)
     taken = set(DEV_SPEAKERS) | set(CORE_TEST_SPEAKERS)
@@ -223,7 +225,7 @@ def plan_corpus(size: str | CorpusSize = "default", seed: int = 0) -> list[Speak
 
 def render_utterance(synth: EspeakSynthesizer, speaker: Speaker, prompt: Prompt, seed: int) -> Recording:
     """Synthesize one prompt in the speaker's voice and channel, with TIMIT phone and word labels."""
-    rng = _rng(seed, speaker.id, prompt.id)
+    rng = seeded_rng(seed, speaker.id, prompt.id)
     v = speaker.voice
     rate = int(round(v.rate * rng.uniform(0.95, 1.05)))
     pitch = int(np.clip(v.pitch + rng.integers(-3, 4), 0, 100))
@@ -248,7 +250,7 @@ def render_utterance(synth: EspeakSynthesizer, speaker: Speaker, prompt: Prompt,
     for p in phones:
         if p.label not in (SILENCE, PAUSE):
             speech[p.start:p.end] = True
-    return Recording(_channel(clean, speech, v, rng), phones, words)
+    return Recording(_channel(clean, speech, v, rng), phones, words, syn.phonemes)
 
 
 def make_mini_timit(out_dir: str | os.PathLike, size: str | CorpusSize = "default", seed: int = 0,
@@ -264,7 +266,7 @@ def make_mini_timit(out_dir: str | os.PathLike, size: str | CorpusSize = "defaul
     out = Path(out_dir)
     settings = {"generator_version": GENERATOR_VERSION, "espeak_ng": espeak_version(),
                 "size": asdict(corpus_size(size)), "seed": seed, "lowercase": lowercase}
-    done = _completed(out, settings)
+    done = completed_corpus(out, settings)
     if done is not None:
         log.info("%s already holds mini TIMIT with these settings (%d speakers, %d utterances); "
                  "nothing to do", out, done["speakers"], done["utterances"])
@@ -278,7 +280,7 @@ def make_mini_timit(out_dir: str | os.PathLike, size: str | CorpusSize = "defaul
     log.info("synthesizing %d speakers (%s) with %d jobs into %s", len(speakers),
              ", ".join(f"{n} {r}" for r, n in Counter(s.role for s in speakers).items()), n_jobs, out)
 
-    results = _render_all(speakers, seed, staging, lowercase, n_jobs)
+    results = render_speakers(_render_speaker, speakers, (seed, str(staging), lowercase), n_jobs)
     phone_counts = Counter()
     for r in results:
         phone_counts.update(r["phones"])
@@ -302,31 +304,33 @@ def make_mini_timit(out_dir: str | os.PathLike, size: str | CorpusSize = "defaul
     return result
 
 
-def _completed(out: Path, settings: dict) -> dict | None:
-    """The stamp of a complete corpus with `settings` in `out`, None if `out` is absent or empty."""
-    stamp = out / STAMP_NAME
+def completed_corpus(out: Path, settings: dict, stamp_name: str = STAMP_NAME,
+                     what: str = "mini TIMIT") -> dict | None:
+    """The stamp (`out/<stamp_name>`) of a complete corpus made with `settings`, None if `out` is
+    absent or empty; ValueError if `out` holds anything else."""
+    stamp = out / stamp_name
     if stamp.is_file():
         done = json.loads(stamp.read_text())
         if done.get("settings") == settings:
             return done
-        raise ValueError(f"{out} holds a mini TIMIT made with settings {done.get('settings')}, not "
+        raise ValueError(f"{out} holds a {what} made with settings {done.get('settings')}, not "
                          f"{settings}; remove it or choose another output directory")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ValueError(f"{out} exists and is not a complete mini TIMIT corpus; refusing to write "
+        raise ValueError(f"{out} exists and is not a complete {what} corpus; refusing to write "
                          f"into it (remove it or choose another output directory)")
     return None
 
 
-def _render_all(speakers: list[Speaker], seed: int, staging: Path, lowercase: bool,
-                n_jobs: int) -> list[dict]:
-    """Render every speaker, each in a fresh worker process (see module docstring)."""
+def render_speakers(worker, speakers: list[Speaker], args: tuple, n_jobs: int) -> list:
+    """`worker(speaker, *args)` for every speaker, each in a fresh process (see module docstring);
+    the workers' results in completion order. `worker` must be a module-level function."""
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     ctx = multiprocessing.get_context(method)
     if method == "forkserver":
-        ctx.set_forkserver_preload([__name__])
+        ctx.set_forkserver_preload([__name__, worker.__module__])
     results = []
     with ProcessPoolExecutor(max_workers=max(1, n_jobs), mp_context=ctx, max_tasks_per_child=1) as pool:
-        futures = [pool.submit(_render_speaker, spk, seed, str(staging), lowercase) for spk in speakers]
+        futures = [pool.submit(worker, spk, *args) for spk in speakers]
         for future in tqdm(as_completed(futures), total=len(futures), desc="speakers", disable=None):
             results.append(future.result())
     return results
@@ -380,7 +384,7 @@ def _write_docs(root: Path, speakers: list[Speaker], lowercase: bool) -> None:
     _write_lines(doc / case("prompts.txt"), (f"{prompts[u]} ({u})" for u in order))
 
 
-def _rng(seed: int, *keys: str) -> np.random.Generator:
+def seeded_rng(seed: int, *keys: str) -> np.random.Generator:
     """A generator determined by the seed and string keys (stable across processes and runs)."""
     return np.random.default_rng(np.random.SeedSequence([seed, *(zlib.crc32(k.encode()) for k in keys)]))
 

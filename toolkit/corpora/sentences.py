@@ -112,10 +112,12 @@ def words_of(text: str) -> list[str]:
     return out
 
 
-def generate_sentences(n: int, seed: int, exclude: set[str] | frozenset[str] = frozenset()) -> list[str]:
+def generate_sentences(n: int, seed: int, exclude: set[str] | frozenset[str] = frozenset(),
+                       templates: tuple[str, ...] = TEMPLATES) -> list[str]:
     """`n` distinct sentences from the template grammar, deterministic in `seed`.
 
-    Sentences in `exclude` (and the SA sentences) are never returned.
+    Sentences in `exclude` (and the SA sentences) are never returned. `templates` may be any whose
+    `{slot}`s are the grammar's (e.g. shorter ones).
     """
     rng = random.Random(seed)
     seen = set(exclude) | set(SA_SENTENCES)
@@ -125,7 +127,7 @@ def generate_sentences(n: int, seed: int, exclude: set[str] | frozenset[str] = f
         attempts += 1
         if attempts > 100 * n + 1000:
             raise ValueError(f"cannot generate {n} distinct sentences (got {len(out)})")
-        sentence = _fill(rng.choice(TEMPLATES), rng)
+        sentence = _fill(rng.choice(templates), rng)
         if sentence not in seen:
             seen.add(sentence)
             out.append(sentence)

@@ -5,8 +5,6 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
-import torch
-
 
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs) -> Iterator[IO]:
@@ -28,5 +26,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs) -> Ite
 
 def atomic_save(obj, path: str | os.PathLike) -> None:
     """`torch.save` that never leaves a truncated file behind."""
+    import torch  # here, not at module level: light commands that write text need not load torch
+
     with atomic_write(path, "wb") as f:
         torch.save(obj, f)
