@@ -38,3 +38,19 @@ def test_recipe_trains_decodes_and_scores(tiny_timit):
     run([str(ROOT / "recipes" / "timit" / "run.sh"), "--stage", "3", "--stop-stage", "3",
          "trainer.max_epochs=12", "data.max_frames=2000"], cwd=tiny_timit)
     assert (exp / "checkpoint_best.pt").stat().st_mtime_ns == before
+
+
+def test_feature_and_experiment_dirs_are_named_after_the_overrides(tmp_path):
+    """Frontend overrides get their own feature dump (never another setting's features); the
+    experiment dir names every override that changes the model, not data paths or epochs."""
+    asr = str(ROOT / "recipes" / "TEMPLATE" / "asr.sh")
+
+    def ask(what, *args):
+        return run([asr, f"--print-{what}-dir", "true", "--frontend", "gammatone", *args], cwd=tmp_path).stdout.strip()
+
+    assert ask("feats") == "dump/gammatone"
+    assert ask("feats", "frontend.trainable=true") == "dump/gammatone"    # same features at init
+    assert ask("feats", "frontend.seed=3", "frontend.init=random", "optim.lr=1") == \
+        "dump/gammatone_frontend.init=random,frontend.seed=3"
+    assert ask("exp", "--model", "dnn", "trainer.max_epochs=3", "optim.lr=1e-3", "frontend.init=random") == \
+        "exp/dnn_gammatone_frontend.init=random,optim.lr=1e-3"

@@ -24,6 +24,7 @@ exp_tag=               # experiment dir suffix (default: the Hydra overrides, as
 decode_method=auto     # auto (viterbi for frame models, ctc_beam for CTC), viterbi, argmax, ctc_greedy, ctc_beam
 default_overrides=     # the recipe's Hydra overrides, placed before the user's (which win); not in the exp dir name
 print_exp_dir=false    # print the experiment dir these options name, run nothing
+print_feats_dir=false  # print the feature dump dir (dump/<frontend>[_<frontend overrides>]), run nothing
 help_message="Usage: $0 [options] [hydra overrides for training, e.g. optim.lr=5e-4 trainer.max_epochs=10]"
 . "$TOOLKIT_ROOT/tools/parse_options.sh"
 
@@ -32,6 +33,11 @@ read -ra defaults <<< "$default_overrides"
 overrides=("$@")
 frontend_overrides=()
 for o in "${defaults[@]}" "${overrides[@]}"; do [[ $o == frontend.* ]] && frontend_overrides+=("$o"); done
+# Features go to dump/<frontend>[_<its overrides>]: frontend overrides that change the features (all
+# but trainable, which changes only who reads them) get their own dump, never one another's.
+feats_tag=$(for o in "${frontend_overrides[@]}"; do [[ $o == frontend.trainable=* ]] || echo "$o"; done \
+  | LC_ALL=C sort | paste -sd, -)
+feats=dump/${frontend}${feats_tag:+_$feats_tag}
 if [ -z "$exp_tag" ]; then
   # Name the experiment after the overrides that change it, like conf/asr.yaml's exp_dir does
   # (sorted, comma-joined), so a run with other settings never resumes this one.
@@ -42,14 +48,15 @@ if [ -z "$exp_tag" ]; then
 fi
 exp=exp/${model}_${frontend}${exp_tag}
 if [ "$print_exp_dir" = true ]; then echo "$exp"; exit 0; fi
+if [ "$print_feats_dir" = true ]; then echo "$feats"; exit 0; fi
 sets=$(echo "$train_set $dev_set $test_sets" | tr ' ' '\n' | awk 'NF && !seen[$0]++')
 
 if in_stages 2; then
-  stage_begin 2 "features ($frontend) and per-speaker CMVN for: $(echo $sets)"
+  stage_begin 2 "features ($frontend) and per-speaker CMVN for: $(echo $sets) -> $feats"
   for set in $sets; do
     python -m toolkit.bin.extract_feats --frontend "$conf/frontend/$frontend.yaml" --nj "$nj" \
-      "data/$set" "dump/$frontend/$set" "${frontend_overrides[@]}"
-    python -m toolkit.bin.compute_cmvn "dump/$frontend/$set"
+      "data/$set" "$feats/$set" "${frontend_overrides[@]}"
+    python -m toolkit.bin.compute_cmvn "$feats/$set"
   done
   stage_end
 fi
@@ -58,7 +65,7 @@ if in_stages 3; then
   stage_begin 3 "train $model on $frontend features -> $exp"
   # exp_dir is quoted for Hydra: a name made of overrides holds '=' and ','.
   python -m toolkit.bin.train frontend="$frontend" model="$model" exp_dir="'$exp'" \
-    data.train="dump/$frontend/$train_set" data.dev="dump/$frontend/$dev_set" data.lang="$lang" \
+    data.train="$feats/$train_set" data.dev="$feats/$dev_set" data.lang="$lang" \
     trainer.progress=false "${defaults[@]}" "${overrides[@]}"
   stage_end
 fi
@@ -68,7 +75,7 @@ if in_stages 4; then
   python -m toolkit.bin.train_phone_lm --symbols "$lang/phones.txt" "data/$train_set/text" "$lang/phone_bigram.arpa"
   for set in $test_sets; do
     python -m toolkit.bin.decode --exp "$exp" --method "$decode_method" --lm "$lang/phone_bigram.arpa" \
-      --tune-on "dump/$frontend/$dev_set" "dump/$frontend/$set" "$exp/decode_$set"
+      --tune-on "$feats/$dev_set" "$feats/$set" "$exp/decode_$set"
   done
   stage_end
 fi

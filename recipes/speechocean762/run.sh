@@ -85,12 +85,14 @@ fi
 if [ "$align_and_retrain" = true ]; then
   ctc_exp=$("$TOOLKIT_ROOT/recipes/TEMPLATE/asr.sh" --model "$model" --frontend "$frontend" --exp-tag "$exp_tag" \
     --print-exp-dir true -- "$@")
+  feats=$("$TOOLKIT_ROOT/recipes/TEMPLATE/asr.sh" --frontend "$frontend" --print-feats-dir true -- "$@")
+  frontend_overrides=(); for o in "$@"; do [[ $o == frontend.* ]] && frontend_overrides+=("$o"); done
   if in_stages 6; then
-    stage_begin 6 "force-align train and dev with the CTC model $ctc_exp -> {data,dump/$frontend}/{train,dev}_ali"
+    stage_begin 6 "force-align train and dev with the CTC model $ctc_exp -> {data,$feats}/{train,dev}_ali"
     for set in train dev; do
-      python -m toolkit.bin.ctc_align --exp "$ctc_exp" --blank-to "$blank_to" "dump/$frontend/$set" "dump/$frontend/${set}_ali"
+      python -m toolkit.bin.ctc_align --exp "$ctc_exp" --blank-to "$blank_to" "$feats/$set" "$feats/${set}_ali"
       rm -rf "data/${set}_ali"; mkdir -p "data/${set}_ali"   # the aligned utterances, for the phone bigram
-      cp "dump/$frontend/${set}_ali"/{wav.scp,text,utt2spk,spk2utt,phones.ctm} "data/${set}_ali/"
+      cp "$feats/${set}_ali"/{wav.scp,text,utt2spk,spk2utt,phones.ctm} "data/${set}_ali/"
     done
     stage_end
   fi
@@ -98,7 +100,7 @@ if [ "$align_and_retrain" = true ]; then
     stage_begin 7 "train a frame cross-entropy $retrain_model on the CTC alignments, decode, score"
     "$TOOLKIT_ROOT/recipes/TEMPLATE/asr.sh" --stage 3 --stop-stage 5 --frontend "$frontend" --model "$retrain_model" \
       --exp-tag "_ali_${blank_to}-$(basename "$ctc_exp")" --train-set train_ali --dev-set dev_ali --test-sets "${set_names[*]}" \
-      -- loss=frame_ce $retrain_opts
+      -- loss=frame_ce "${frontend_overrides[@]}" $retrain_opts
     stage_end
   fi
 fi

@@ -4,7 +4,8 @@
 `loss=ctc` trains on the phone sequences in `text` with a blank symbol added.
 The experiment dir receives `config.yaml` (resolved), `phones.txt` (the model's output symbols,
 with the CTC blank first when there is one) and `score.map`, so decoding needs nothing else;
-then the checkpoints, `history.json`, `learning_curves.png` and TensorBoard events.
+then the checkpoints, `history.json`, `learning_curves.png` and TensorBoard events; a trained frontend
+also gets `filters.png` (its learned filters against their initialisation).
 """
 import json
 import logging
@@ -18,6 +19,7 @@ from torch.utils.data import DataLoader
 
 from toolkit.data.asr_dataset import AsrDataset, collate_asr, dataset_from_config, loader_from_config
 from toolkit.data.symbols import SymbolTable
+from toolkit.features.plots import plot_experiment_filters
 from toolkit.models.acoustic import AcousticModel, build_acoustic_model
 from toolkit.scoring.per import read_token_map
 from toolkit.training.asr_tasks import CTCTask, FrameCETask, ctc_symbols
@@ -69,7 +71,17 @@ def train_asr(cfg: DictConfig) -> list[dict]:
     task = (CTCTask(symbols, dev_set.data.text, score_map) if ctc else
             FrameCETask(symbols, dev_set.data.text, score_map, label_smoothing=cfg.label_smoothing))
     trainer = Trainer(model, task, optimizer, exp_dir, TrainerConfig(**cfg.trainer), scheduler, dist)
-    return trainer.fit(train_loader, dev_loader)
+    history = trainer.fit(train_loader, dev_loader)
+    if dist.is_main and _has_trained_filters(model):
+        path = plot_experiment_filters(exp_dir)
+        log.info("learned filters against their initialisation: %s", path)
+    return history
+
+
+def _has_trained_filters(model: AcousticModel) -> bool:
+    frontend = model.frontend
+    return (frontend is not None and hasattr(frontend, "filter_weights")
+            and any(p.requires_grad for p in frontend.parameters()))
 
 
 def _parameter_groups(model: AcousticModel, cfg: DictConfig) -> list[dict]:
