@@ -293,3 +293,27 @@ def test_cli_errors_name_file_and_line(tmp_path, capsys):
     assert not (tmp_path / "s").exists()
     assert score_cli.main(["--ref", ref, "--hyp", hyp, "--only-common", "--out-dir", str(tmp_path / "s")]) == 0
     assert json.loads((tmp_path / "s" / "result.json").read_text())["snt"] == 1
+
+
+def test_show_results_table_and_models_by_frontends_grid(tmp_path, capsys):
+    from toolkit.bin.show_results import main
+
+    def result(exp, subset, err, n=100):
+        d = tmp_path / exp / f"decode_{subset}" / "scoring"
+        d.mkdir(parents=True)
+        d.joinpath("result.json").write_text(json.dumps(
+            {"metric": "PER", "err": err, "n": n, "sub": 3, "del": 2, "ins": 1}))
+
+    result("dnn_fbank", "dev", 30.0)
+    result("dnn_fbank", "test", 31.0)
+    result("bilstm_learnable_mel", "dev", 20.5)
+    (tmp_path / "dnn_fbank" / "history.json").write_text(json.dumps([{"seconds": 60.0}, {"seconds": 30.0}]))
+    assert main([str(tmp_path)]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[2] == "| bilstm_learnable_mel | dev |  |  |  | **20.50** | 3.0 | 2.0 | 1.0 | 100 |"
+    assert table[3] == "| dnn_fbank | dev |  | 2 | 1.5 | **30.00** | 3.0 | 2.0 | 1.0 | 100 |"
+    assert main([str(tmp_path), "--grid", "dev"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "| PER on dev | fbank | learnable_mel |", "|---|---|---|", "| bilstm |  | 20.50 |", "| dnn | 30.00 |  |"]
+    assert main([str(tmp_path), "--grid", "eval"]) == 1
+    assert "no scored decodes of set 'eval'" in capsys.readouterr().err

@@ -31,3 +31,4 @@ for frontend in $frontends; do
   done
 done
 python -m toolkit.bin.show_results exp
+python -m toolkit.bin.show_results exp --grid "$dev_set"
