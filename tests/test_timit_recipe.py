@@ -3,6 +3,7 @@ with the phone bigram and score; the model must beat a trivial baseline by a wid
 import json
 
 from conftest import ROOT, run
+from omegaconf import OmegaConf
 
 from toolkit.data.datadir import read_token_table
 from toolkit.scoring.per import read_token_map, score
@@ -54,3 +55,18 @@ def test_feature_and_experiment_dirs_are_named_after_the_overrides(tmp_path):
         "dump/gammatone_frontend.init=random,frontend.seed=3"
     assert ask("exp", "--model", "dnn", "trainer.max_epochs=3", "optim.lr=1e-3", "frontend.init=random") == \
         "exp/dnn_gammatone_frontend.init=random,optim.lr=1e-3"
+
+
+def test_frontend_override_gets_its_own_features_and_trains(tiny_timit):
+    """Stages 2-3 with a frontend override: 24-bin fbank goes to its own dump (the 40-bin one stays),
+    and training reads it through a path holding '=' (quoted for Hydra)."""
+    from kaldiio import load_scp
+
+    run([str(ROOT / "recipes" / "TEMPLATE" / "asr.sh"), "--stage", "2", "--stop-stage", "3", "--model", "dnn",
+         "--test-sets", "dev", "frontend.num_mel_bins=24", "trainer.max_epochs=1"], cwd=tiny_timit,
+        env={"OMP_NUM_THREADS": "1"})
+    dims = {name: next(iter(load_scp(str(tiny_timit / "dump" / name / "dev" / "feats.scp")).values())).shape[1]
+            for name in ("fbank", "fbank_frontend.num_mel_bins=24")}
+    assert dims == {"fbank": 40, "fbank_frontend.num_mel_bins=24": 24}
+    config = OmegaConf.load(tiny_timit / "exp" / "dnn_fbank_frontend.num_mel_bins=24" / "config.yaml")
+    assert config.data.train == "dump/fbank_frontend.num_mel_bins=24/train" and config.frontend.num_mel_bins == 24

@@ -63,9 +63,9 @@ fi
 
 if in_stages 3; then
   stage_begin 3 "train $model on $frontend features -> $exp"
-  # exp_dir is quoted for Hydra: a name made of overrides holds '=' and ','.
+  # Paths are quoted for Hydra: names made of overrides hold '=' and ','.
   python -m toolkit.bin.train frontend="$frontend" model="$model" exp_dir="'$exp'" \
-    data.train="$feats/$train_set" data.dev="$feats/$dev_set" data.lang="$lang" \
+    data.train="'$feats/$train_set'" data.dev="'$feats/$dev_set'" data.lang="$lang" \
     trainer.progress=false "${defaults[@]}" "${overrides[@]}"
   stage_end
 fi
