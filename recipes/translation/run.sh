@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Translation with an attention encoder-decoder (Bahdanau et al. 2015) on sentencepiece pieces.
-# Without corpus options it runs on the embedded smoke test (local/smoke_test.deu-eng.tsv: a few
+# Without corpus options it runs on the embedded smoke test (local/smoke_test.tsv: a few
 # hundred German-English pairs the project generated from a template grammar; a pipeline check,
 # not a benchmark), offline, in a few minutes on 2 CPU cores.
 #
@@ -57,7 +57,7 @@ help_message="Usage: $0 [options] [hydra overrides for training]\n  e.g. $0 --pa
 overrides=("$@")
 smoke_overrides=()
 if [ -z "$pairs" ] && [ -z "$train_src" ]; then
-  pairs=$recipe_dir/local/smoke_test.deu-eng.tsv
+  pairs=$recipe_dir/local/smoke_test.tsv
   columns=${columns:-eng,deu}
   # A few hundred pairs: more epochs, smaller batches. Command-line overrides still win (they come later).
   smoke_overrides=(trainer.max_epochs=35 data.max_tokens=800 optim.lr=2e-3)

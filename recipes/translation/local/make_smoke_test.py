@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write the embedded German-English smoke-test corpus from a small seeded template grammar.
 
-    python local/make_smoke_test.py --out local/smoke_test.deu-eng.tsv --pairs 600 --seed 0
+    python local/make_smoke_test.py --out local/smoke_test.tsv --pairs 600 --seed 0
 
 Every sentence is generated here from a hand-written lexicon and a handful of templates (no
 corpus text is copied), so the recipe runs offline and the sample is free to redistribute. The
@@ -224,7 +224,7 @@ def generate(n_pairs: int, seed: int) -> list[tuple[str, str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("smoke_test.deu-eng.tsv"))
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("smoke_test.tsv"))
     parser.add_argument("--pairs", type=int, default=600)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
