@@ -19,6 +19,18 @@ def run(cmd: list[str], cwd: Path, timeout: int = 600, env: dict | None = None) 
     return proc
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny matrices: one intra-op torch thread is fastest and immune to busy neighbours on the CPU.
+    A test module opts in with `pytestmark = pytest.mark.usefixtures("one_thread")`."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="session")
 def tiny_timit(tmp_path_factory) -> Path:
     """A recipe work dir after `recipes/timit/run.sh --corpus-size tiny --stop-stage 2`."""

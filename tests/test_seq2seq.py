@@ -12,13 +12,7 @@ from toolkit.models.seq2seq import AttentionSeq2Seq, make_batch, sequence_loss
 V = 14  # 4 specials + 10 symbols (ids 4..13)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny matrices: one intra-op thread is fastest and immune to busy neighbours on the CPU."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def small_model(**kw):

@@ -23,12 +23,7 @@ TINY = ["model.emb_dim=16", "model.enc_hidden=16", "model.dec_hidden=32", "model
         "trainer.progress=false", "data.max_tokens=200", "threads=1", "optim.lr=3e-3"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def grammar():

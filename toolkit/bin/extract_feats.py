@@ -16,6 +16,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from toolkit.features.extract import extract_features
+from toolkit.utils.config import frontend_overrides
 from toolkit.utils.log import setup_logging
 
 log = logging.getLogger(__name__)
@@ -32,11 +33,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("overrides", nargs="*", help="frontend.key=value overrides of the YAML")
     args = parser.parse_args(argv)
     setup_logging()
-    bad = [o for o in args.overrides if not o.startswith("frontend.") or "=" not in o]
-    if bad:
-        parser.error(f"overrides must look like frontend.key=value, got {bad[0]!r}")
-    config = OmegaConf.merge(OmegaConf.load(args.frontend),
-                             OmegaConf.from_dotlist([o.removeprefix("frontend.") for o in args.overrides]))
+    try:
+        overrides = frontend_overrides(args.overrides)
+    except ValueError as e:
+        parser.error(str(e))
+    config = OmegaConf.merge(OmegaConf.load(args.frontend), OmegaConf.from_dotlist(overrides))
     frontend = instantiate(config)
     log.info("frontend from %s: %s", args.frontend, frontend)
     extract_features(args.data_dir, args.dump_dir, frontend, nj=args.nj, batch_size=args.batch_size,

@@ -13,6 +13,7 @@ import logging
 import sys
 
 from toolkit.features.plots import plot_experiment_filters
+from toolkit.utils.config import frontend_overrides
 from toolkit.utils.log import setup_logging
 
 log = logging.getLogger("plot_filters")
@@ -27,12 +28,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("overrides", nargs="*", help="frontend.key=value overrides of the frontend node")
     args = p.parse_intermixed_args(argv)
     setup_logging()
-    bad = [o for o in args.overrides if not o.startswith("frontend.") or "=" not in o]
-    if bad:
-        p.error(f"overrides must look like frontend.key=value, got {bad[0]!r}")
     try:
-        path = plot_experiment_filters(args.source, args.out, args.checkpoint,
-                                       [o.removeprefix("frontend.") for o in args.overrides])
+        overrides = frontend_overrides(args.overrides)
+    except ValueError as e:
+        p.error(str(e))
+    try:
+        path = plot_experiment_filters(args.source, args.out, args.checkpoint, overrides)
     except (ValueError, FileNotFoundError) as e:
         log.error("%s", e)
         return 1
