@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 from toolkit.data.symbols import SymbolTable
-from toolkit.training.asr_tasks import BLANK, CTCTask
+from toolkit.data.symbols import BLANK
+from toolkit.training.asr_tasks import CTCTask
 from toolkit.training.trainer import Trainer, TrainerConfig, TrainingDiverged
 
 SYMBOLS = SymbolTable([BLANK, "a", "b"])

@@ -5,8 +5,10 @@ import math
 import pytest
 import torch
 
-from toolkit.decoding.ctc import ctc_greedy_decode, ctc_prefix_beam_search
-from toolkit.decoding.frame_viterbi import argmax_collapse, viterbi_decode
+from toolkit.decoding.ctc import ctc_prefix_beam_search
+from toolkit.models.greedy import ctc_greedy_decode
+from toolkit.decoding.frame_viterbi import viterbi_decode
+from toolkit.models.greedy import argmax_collapse
 from toolkit.decoding.phone_lm import PhoneBigramLM
 
 NEG_INF = -math.inf

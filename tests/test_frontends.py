@@ -19,7 +19,8 @@ from toolkit.data.datadir import write_table
 from toolkit.features import Fbank, Gammatone, GammatoneFilterbank
 from toolkit.features.gammatone import erb, erb_rate_to_hz, hz_to_erb_rate
 from toolkit.features.plots import filter_responses, filter_shape
-from toolkit.training.checkpoint import BEST, save_checkpoint
+from toolkit.models.checkpoint import BEST
+from toolkit.training.checkpoint import save_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 FRONTENDS = REPO / "conf" / "frontend"

@@ -3,7 +3,7 @@ import logging
 
 import pytest
 
-from toolkit.corpora.parallel_text import (
+from toolkit.data.parallel_text import (
     ParallelText, anki_columns, clean_pairs, normalize_text, read_moses, read_tsv, split_pairs, write_moses)
 
 
@@ -142,7 +142,7 @@ def test_write_moses_round_trip(tmp_path):
 
 
 def test_read_lines_names_file_and_line_of_invalid_utf8(tmp_path):
-    from toolkit.corpora.parallel_text import read_lines, text_file
+    from toolkit.data.parallel_text import read_lines, text_file
 
     path = write_bytes(tmp_path / "hyp.txt", ["Grüße".encode(), b"", b"ok\r"])
     assert read_lines(path) == ["Grüße", "", "ok"]

@@ -6,8 +6,9 @@ import torch
 import torch.nn.functional as F
 
 from toolkit.data.tokenizer import BOS_ID, EOS_ID, PAD_ID
-from toolkit.decoding.seq2seq_search import BeamSearch, GreedySearch, LengthPenalty
-from toolkit.models.seq2seq import AttentionSeq2Seq, make_batch, sequence_loss
+from toolkit.models.seq2seq_search import BeamSearch, GreedySearch, LengthPenalty
+from toolkit.data.parallel_dataset import make_batch
+from toolkit.models.seq2seq import AttentionSeq2Seq, sequence_loss
 
 V = 14  # 4 specials + 10 symbols (ids 4..13)
 

@@ -8,14 +8,16 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from toolkit.corpora.parallel_text import write_moses
+from toolkit.data.parallel_text import write_moses
 from toolkit.data.parallel_dataset import ParallelDataset, collate_parallel, parallel_loader
 from toolkit.data.tokenizer import BOS_ID, EOS_ID, PAD_ID, load_translation_tokenizers, train_translation_tokenizers
-from toolkit.decoding.seq2seq_search import BeamSearch, GreedySearch
+from toolkit.models.seq2seq_search import BeamSearch, GreedySearch
 from toolkit.decoding.translation import Translator, search_from_config
 from toolkit.models.embeddings import TokenizedCorpus, save_vectors, train_word2vec
-from toolkit.training.checkpoint import load_checkpoint
-from toolkit.training.translation import build_scheduler, build_seq2seq, init_embeddings, train_translation
+from toolkit.models.checkpoint import load_checkpoint
+from toolkit.models.seq2seq import build_seq2seq
+from toolkit.training.run import build_scheduler
+from toolkit.training.translation import init_embeddings, train_translation
 from toolkit.training.translation_tasks import TranslationTask
 
 ROOT = Path(__file__).resolve().parents[1]

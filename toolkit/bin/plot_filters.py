@@ -12,7 +12,7 @@ import argparse
 import logging
 import sys
 
-from toolkit.features.plots import plot_experiment_filters
+from toolkit.models.frontend_plots import plot_experiment_filters
 from toolkit.utils.config import frontend_overrides
 from toolkit.utils.log import setup_logging
 

@@ -20,7 +20,7 @@ import random
 import sys
 from pathlib import Path
 
-from toolkit.corpora.parallel_text import clean_pairs, read_moses, read_tsv, split_pairs, text_file, write_moses
+from toolkit.data.parallel_text import clean_pairs, read_moses, read_tsv, split_pairs, text_file, write_moses
 from toolkit.utils.atomic import atomic_write
 from toolkit.utils.log import setup_logging
 

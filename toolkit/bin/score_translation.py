@@ -14,7 +14,7 @@ import logging
 import sys
 from pathlib import Path
 
-from toolkit.corpora.parallel_text import read_lines
+from toolkit.data.parallel_text import read_lines
 from toolkit.scoring.bleu import score_translations, write_score_file
 from toolkit.utils.atomic import atomic_write
 from toolkit.utils.log import setup_logging

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from toolkit.corpora.parallel_text import read_lines
+from toolkit.data.parallel_text import read_lines
 from toolkit.decoding.attention_plot import plot_attention
 from toolkit.decoding.translation import Translator, search_from_config
 from toolkit.utils.atomic import atomic_write

@@ -17,9 +17,10 @@ from torch.utils.data import DataLoader, Dataset
 from toolkit.data.alignment import frame_labels, read_ctm
 from toolkit.data.audio import probe_audio, read_audio
 from toolkit.data.datadir import DataDir, DataDirError, read_table
+from toolkit.data.feature_spec import FeatureSpec
 from toolkit.data.sampler import BucketBatchSampler
 from toolkit.data.symbols import SymbolTable
-from toolkit.features.cmvn import apply_cmvn
+from toolkit.data.cmvn import apply_cmvn
 
 log = logging.getLogger(__name__)
 
@@ -119,34 +120,19 @@ def collate_asr(items: list[dict]) -> dict:
     return batch
 
 
-def uses_waveforms(cfg) -> bool:
-    """Whether the model reads audio through its frontend (`features.source`: wav, or auto with a
-    trainable frontend) rather than precomputed features."""
-    source = cfg.features.get("source", "auto")
-    if source not in ("auto", "wav", "feats"):
-        raise ValueError(f"features.source must be auto, wav or feats, got {source!r}")
-    if source == "feats" and cfg.frontend.get("trainable", False):
-        raise ValueError("a trainable frontend needs features.source=wav (or auto): it is part of the model")
-    return source == "wav" or (source == "auto" and bool(cfg.frontend.get("trainable", False)))
+def dataset_from_spec(spec: FeatureSpec, data_dir: str | Path, symbols: SymbolTable, targets: str | None,
+                      num_frames: Callable[[int], int] | None = None) -> AsrDataset:
+    """The AsrDataset a feature spec asks for: precomputed features (checked against the spec's frontend)
+    with per-speaker CMVN, or waveforms for a frontend inside the model, whose `num_frames` (samples ->
+    frames) places frame targets."""
+    if not spec.in_model:
+        check_precomputed_frontend(data_dir, spec.frontend)
+    return AsrDataset(data_dir, symbols, source=spec.source, targets=targets, cmvn=spec.cmvn,
+                      sample_rate=spec.sample_rate, num_frames=num_frames if spec.in_model else None,
+                      frame_shift=spec.frame_shift, frame_length=spec.frame_length)
 
 
-def dataset_from_config(cfg, data_dir: str | Path, symbols: SymbolTable, targets: str | None) -> AsrDataset:
-    """The AsrDataset an ASR config (conf/asr.yaml) asks for: precomputed features with per-speaker
-    CMVN, or waveforms when the frontend is trainable."""
-    from hydra.utils import instantiate
-
-    fe = cfg.frontend
-    frontend = instantiate(fe) if uses_waveforms(cfg) else None
-    if frontend is None:
-        check_precomputed_frontend(data_dir, fe)
-    return AsrDataset(data_dir, symbols, source="wav" if frontend else "feats", targets=targets,
-                      cmvn="none" if frontend else cfg.features.cmvn,
-                      sample_rate=int(fe.get("sample_frequency", 16000)),
-                      num_frames=(lambda n: int(frontend.frame_lengths(torch.tensor([n]))[0])) if frontend else None,
-                      frame_shift=fe.get("frame_shift", 10.0) / 1000, frame_length=fe.get("frame_length", 25.0) / 1000)
-
-
-def check_precomputed_frontend(data_dir: str | Path, frontend_cfg) -> None:
+def check_precomputed_frontend(data_dir: str | Path, frontend: dict) -> None:
     """Precomputed features must come from the frontend the config describes (`frontend.yaml`,
     written by extract_feats); otherwise the model would silently train on other features."""
     from omegaconf import OmegaConf
@@ -155,7 +141,7 @@ def check_precomputed_frontend(data_dir: str | Path, frontend_cfg) -> None:
     if not path.is_file():
         return  # features brought from elsewhere (e.g. Kaldi): nothing to compare with
     used = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
-    wanted = OmegaConf.to_container(frontend_cfg, resolve=True)
+    wanted = dict(frontend)
     used.pop("trainable", None), wanted.pop("trainable", None)
     if used != wanted:
         diff = sorted(k for k in set(used) | set(wanted) if used.get(k) != wanted.get(k))
@@ -168,7 +154,7 @@ def loader_from_config(dataset: AsrDataset, cfg, *, shuffle: bool, rank: int = 0
     """Length-bucketed batches of at most `cfg.data.max_frames` padded frames."""
     max_len = int(cfg.data.max_frames)
     if dataset.source == "wav":  # lengths are in samples
-        max_len *= int(cfg.frontend.get("sample_frequency", 16000) * cfg.frontend.get("frame_shift", 10.0) / 1000)
+        max_len *= round(dataset.sample_rate * dataset.frame_shift)
     sampler = BucketBatchSampler(dataset.lengths(), max_len, shuffle=shuffle, seed=cfg.seed, rank=rank,
                                  world_size=world_size)
     return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate_asr, num_workers=cfg.data.num_workers)

@@ -10,16 +10,50 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import NamedTuple, Sequence
 
 import torch
+from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from toolkit.corpora.parallel_text import read_moses, text_file
+from toolkit.data.parallel_text import read_moses, text_file
 from toolkit.data.sampler import BucketBatchSampler
-from toolkit.data.tokenizer import SentencePieceTokenizer
-from toolkit.models.seq2seq import make_batch
+from toolkit.data.tokenizer import BOS_ID, EOS_ID, PAD_ID, SentencePieceTokenizer
 
 log = logging.getLogger(__name__)
+
+
+class Seq2SeqBatch(NamedTuple):
+    src: Tensor          # (B, S) source ids, right-padded
+    src_lengths: Tensor  # (B,)
+    tgt_in: Tensor       # (B, T) <s> y   ((B, 0) when no targets were given)
+    tgt_out: Tensor      # (B, T) y </s>
+
+
+def make_batch(src_seqs: Sequence[Sequence[int]], tgt_seqs: Sequence[Sequence[int]] | None = None, *,
+               pad_id: int = PAD_ID, bos_id: int = BOS_ID, eos_id: int = EOS_ID) -> Seq2SeqBatch:
+    """Pad id sequences into a batch; targets become decoder inputs (<s> y) and outputs (y </s>).
+
+    Without targets, tgt_in/tgt_out are empty (B, 0) tensors (decoding only).
+    """
+    if any(len(s) == 0 for s in src_seqs):
+        raise ValueError("empty source sequence in batch (clean the data first)")
+    b = len(src_seqs)
+    lengths = torch.tensor([len(s) for s in src_seqs], dtype=torch.long)
+    src = torch.full((b, int(lengths.max())), pad_id, dtype=torch.long)
+    for i, s in enumerate(src_seqs):
+        src[i, :len(s)] = torch.as_tensor(s, dtype=torch.long)
+    if tgt_seqs is None:
+        empty = torch.empty(b, 0, dtype=torch.long)
+        return Seq2SeqBatch(src, lengths, empty, empty)
+    t = max(len(y) for y in tgt_seqs) + 1
+    tgt_in = torch.full((b, t), pad_id, dtype=torch.long)
+    tgt_out = torch.full((b, t), pad_id, dtype=torch.long)
+    for i, y in enumerate(tgt_seqs):
+        y = torch.as_tensor(y, dtype=torch.long)
+        tgt_in[i, 0], tgt_in[i, 1:len(y) + 1] = bos_id, y
+        tgt_out[i, :len(y)], tgt_out[i, len(y)] = y, eos_id
+    return Seq2SeqBatch(src, lengths, tgt_in, tgt_out)
 
 
 class ParallelDataset(Dataset):

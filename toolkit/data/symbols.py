@@ -7,6 +7,8 @@ from pathlib import Path
 
 from toolkit.utils.atomic import atomic_write
 
+BLANK = "<blk>"  # the CTC blank: index 0 of a CTC model's output symbols
+
 
 class SymbolTable:
     """A bijection between symbols and contiguous integer ids 0..N-1."""
@@ -60,3 +62,13 @@ class SymbolTable:
         if [i for i, _ in pairs] != list(range(len(pairs))):
             raise ValueError(f"{path}: ids must be 0..{len(pairs) - 1} without gaps")
         return cls([s for _, s in pairs])
+
+
+def ctc_symbols(phones: SymbolTable) -> SymbolTable:
+    """CTC output symbols: the blank at index 0, then the phones."""
+    return SymbolTable([BLANK] + phones.symbols)
+
+
+def min_ctc_frames(target) -> int:
+    """Frames CTC needs for a label sequence (L,): one per label plus a blank between repeated labels."""
+    return len(target) + int((target[1:] == target[:-1]).sum()) if len(target) else 0

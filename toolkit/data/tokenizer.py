@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
 MODEL_NAME, SYMBOL_TABLE_NAME = "spm.model", "tokens.txt"
+LANG_DIR = "lang"  # the sentencepiece models inside an experiment dir (a copy: decoding needs nothing else)
 
 
 class SentencePieceTokenizer:

@@ -14,15 +14,17 @@ from omegaconf import OmegaConf
 from torch.nn.utils.rnn import pad_sequence
 from tqdm import tqdm
 
-from toolkit.data.asr_dataset import dataset_from_config, loader_from_config
-from toolkit.data.symbols import SymbolTable
-from toolkit.decoding.ctc import ctc_greedy_decode, ctc_prefix_beam_search
-from toolkit.decoding.frame_viterbi import argmax_collapse, viterbi_decode
+from toolkit.data.asr_dataset import dataset_from_spec, loader_from_config
+from toolkit.data.feature_spec import FeatureSpec
+from toolkit.data.symbols import BLANK, SymbolTable
+from toolkit.decoding.ctc import ctc_prefix_beam_search
+from toolkit.models.greedy import ctc_greedy_decode
+from toolkit.decoding.frame_viterbi import viterbi_decode
+from toolkit.models.greedy import argmax_collapse
 from toolkit.decoding.phone_lm import PhoneBigramLM
 from toolkit.models.acoustic import AcousticModel, build_acoustic_model
 from toolkit.scoring.per import read_token_map, score
-from toolkit.training.asr_tasks import BLANK
-from toolkit.training.checkpoint import load_model_weights
+from toolkit.models.checkpoint import load_model_weights
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,8 @@ class TrainedAcousticModel:
         score_map = self.exp_dir / "score.map"
         self.score_map = read_token_map(score_map) if score_map.is_file() else None
         self.device = torch.device(device)
-        self.model: AcousticModel = build_acoustic_model(self.cfg, len(self.symbols))
+        self.spec = FeatureSpec.from_config(self.cfg)
+        self.model: AcousticModel = build_acoustic_model(self.cfg, len(self.symbols), self.spec)
         ckpt = load_model_weights(self.model, self.exp_dir, checkpoint)
         self.model.to(self.device).eval()
         log.info("loaded %s checkpoint of %s (epoch %d)", checkpoint, self.exp_dir, ckpt["epoch"])
@@ -45,7 +48,7 @@ class TrainedAcousticModel:
     @torch.no_grad()
     def log_posteriors(self, data_dir: str | Path) -> dict[str, torch.Tensor]:
         """{utt: (T, V) log-posteriors} for every utterance of a data dir."""
-        dataset = dataset_from_config(self.cfg, data_dir, self.symbols, targets=None)
+        dataset = dataset_from_spec(self.spec, data_dir, self.symbols, targets=None)
         out = {}
         for batch in tqdm(loader_from_config(dataset, self.cfg, shuffle=False), desc="forward",
                           leave=False, disable=None):

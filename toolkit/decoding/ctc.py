@@ -1,8 +1,9 @@
-"""CTC decoding: greedy (best path) and prefix beam search with an optional phone bigram.
+"""CTC decoding: prefix beam search with an optional phone bigram.
 
 Both take per-frame log-probabilities `log_probs: (B, T, V)` over V output symbols, one of them the
 blank (`blank`, default 0), with `lengths: (B,)` valid frames per utterance, and return B lists of
-symbol ids (blank never appears).
+symbol ids (blank never appears). Greedy (best path) decoding lives with the models
+(`toolkit.models.greedy`), since training uses it for dev metrics.
 
 Prefix beam search keeps, for each of at most `beam_size` label prefixes, the log-probability of all
 alignments of the frames so far that collapse to the prefix, split into those ending in blank and
@@ -20,21 +21,9 @@ import math
 import numpy as np
 import torch
 
+from toolkit.models.greedy import check_log_probs, valid_lengths
+
 _NEG_INF = -math.inf
-
-
-def ctc_greedy_decode(log_probs: torch.Tensor, lengths: torch.Tensor | None = None,
-                      blank: int = 0) -> list[list[int]]:
-    """Best path: frame-wise argmax, merge repeats, drop blanks. log_probs: (B, T, V)."""
-    _check_input(log_probs, blank)
-    b, t_max, _ = log_probs.shape
-    lens = _lengths(lengths, b, t_max)
-    best = log_probs.argmax(dim=-1).cpu()  # (B, T)
-    out = []
-    for i, n in enumerate(lens):
-        path = torch.unique_consecutive(best[i, :n])
-        out.append(path[path != blank].tolist())
-    return out
 
 
 def ctc_prefix_beam_search(log_probs: torch.Tensor, lengths: torch.Tensor | None = None,
@@ -47,11 +36,11 @@ def ctc_prefix_beam_search(log_probs: torch.Tensor, lengths: torch.Tensor | None
         blank's row and column are ignored (`PhoneBigramLM.log_prob_matrix(symbols, missing=[blank_symbol])`).
     lm_weight: LM scale; insertion_bonus: added per emitted symbol (positive = longer outputs).
     """
-    _check_input(log_probs, blank)
+    check_log_probs(log_probs, blank)
     if beam_size < 1:
         raise ValueError(f"beam_size must be >= 1, got {beam_size}")
     b, t_max, v = log_probs.shape
-    lens = _lengths(lengths, b, t_max)
+    lens = valid_lengths(lengths, b, t_max)
     lm_np = None
     if lm is not None:
         if lm.shape != (v + 1, v + 1):
@@ -107,19 +96,3 @@ def _beam_search(lp: np.ndarray, blank: int, beam: int, lm: np.ndarray | None, b
         last = np.concatenate([last[stayed], lab_ext])
     final = np.logaddexp(p_blank, p_label) + lm_score + (lm[last, v] if lm is not None else 0.0)
     return list(prefixes[int(np.argmax(final))])
-
-
-def _check_input(log_probs: torch.Tensor, blank: int) -> None:
-    if log_probs.dim() != 3:
-        raise ValueError(f"log_probs must be (B, T, V), got shape {tuple(log_probs.shape)}")
-    if not 0 <= blank < log_probs.shape[-1]:
-        raise ValueError(f"blank index {blank} outside 0..{log_probs.shape[-1] - 1}")
-
-
-def _lengths(lengths: torch.Tensor | None, b: int, t_max: int) -> list[int]:
-    if lengths is None:
-        return [t_max] * b
-    lens = lengths.tolist()
-    if len(lens) != b or any(not 0 <= n <= t_max for n in lens):
-        raise ValueError(f"lengths {lens} do not fit a batch of {b} utterances of at most {t_max} frames")
-    return lens

@@ -32,9 +32,9 @@ from torchaudio.functional import forced_align, merge_tokens
 from tqdm import tqdm
 
 from toolkit.data.alignment import Segments
-from toolkit.data.asr_dataset import dataset_from_config, loader_from_config
+from toolkit.data.asr_dataset import dataset_from_spec, loader_from_config
+from toolkit.data.symbols import BLANK, min_ctc_frames
 from toolkit.decoding.asr import TrainedAcousticModel
-from toolkit.training.asr_tasks import BLANK, min_ctc_frames
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def align_data_dir(model: TrainedAcousticModel, data_dir: str | Path, blank_to: 
         raise ValueError(f"{model.exp_dir}: not a CTC model (loss={model.cfg.loss}); forced alignment needs one")
     shift = float(model.cfg.frontend.get("frame_shift", 10.0)) / 1000
     length = float(model.cfg.frontend.get("frame_length", 25.0)) / 1000
-    dataset = dataset_from_config(model.cfg, data_dir, model.symbols, targets="tokens")
+    dataset = dataset_from_spec(model.spec, data_dir, model.symbols, targets="tokens")
     net = model.model
     result = AlignmentResult(ctm={})
     for batch in tqdm(loader_from_config(dataset, model.cfg, shuffle=False), desc="align", leave=False, disable=None):

@@ -25,13 +25,6 @@ import math
 import torch
 
 
-def argmax_collapse(log_post: torch.Tensor) -> list[int]:
-    """Frame-wise best phone with consecutive repeats merged. log_post: (T, V) -> phone ids."""
-    if log_post.dim() != 2:
-        raise ValueError(f"log_post must be (T, V), got shape {tuple(log_post.shape)}")
-    return torch.unique_consecutive(log_post.argmax(dim=-1)).tolist()
-
-
 def viterbi_decode(log_post: torch.Tensor, lengths: torch.Tensor | None = None,
                    lm: torch.Tensor | None = None, *, lm_weight: float = 1.0,
                    insertion_penalty: float = 0.0, min_duration: int = 1,

@@ -21,11 +21,11 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from tqdm import tqdm
 
-from toolkit.data.tokenizer import load_translation_tokenizers
-from toolkit.decoding.seq2seq_search import Search
-from toolkit.models.seq2seq import make_batch
-from toolkit.training.checkpoint import load_model_weights
-from toolkit.training.translation import LANG_DIR, build_seq2seq
+from toolkit.data.parallel_dataset import make_batch
+from toolkit.data.tokenizer import LANG_DIR, load_translation_tokenizers
+from toolkit.models.checkpoint import load_model_weights
+from toolkit.models.seq2seq import build_seq2seq
+from toolkit.models.seq2seq_search import Search
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Feature frontends (Kaldi fbank/MFCC, learnable mel, gammatone: batched nn.Modules), CMVN, deltas, splicing,
 and extraction to ark/scp."""
-from toolkit.features.cmvn import (GlobalCMVN, accumulate_cmvn_stats, apply_cmvn, cmvn_stats, read_cmvn_stats,
-                                   write_cmvn_stats)
+from toolkit.data.cmvn import accumulate_cmvn_stats, apply_cmvn, cmvn_stats, read_cmvn_stats, write_cmvn_stats
+from toolkit.features.cmvn import GlobalCMVN
 from toolkit.features.deltas import AddDeltas, add_deltas, delta_filters
 from toolkit.features.extract import compute_cmvn_stats, extract_features
 from toolkit.features.gammatone import Gammatone, GammatoneFilterbank

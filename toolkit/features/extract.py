@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from toolkit.data.audio import AudioError, read_audio
 from toolkit.data.datadir import TABLES, DataDir, fix_data_dir, read_table, write_table
-from toolkit.features.cmvn import accumulate_cmvn_stats, write_cmvn_stats
+from toolkit.data.cmvn import accumulate_cmvn_stats, write_cmvn_stats
 from toolkit.utils.atomic import atomic_write
 
 log = logging.getLogger(__name__)

@@ -1,25 +1,18 @@
 """Plots of filterbank frontends: the filters' frequency responses, learned against their initialisation.
 
 Works for every frontend with `filter_weights()` and `fft_frequencies()` (`Fbank`, `Mfcc` — the
-learnable mel — and `Gammatone`). The initialisation is re-instantiated from the experiment's
-`config.yaml` (a `random` gammatone init is seeded, so it comes back identical); the learned filters
-are the `frontend.*` weights of its checkpoint.
+learnable mel — and `Gammatone`). `toolkit.models.frontend_plots` draws an
+experiment's learned frontend against its initialisation with these.
 """
-import logging
 from pathlib import Path
 
 import matplotlib
 import numpy as np
 import torch
-from omegaconf import DictConfig, OmegaConf
 from torch import nn
-
-from toolkit.training.checkpoint import BEST, LAST, load_checkpoint
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-
-log = logging.getLogger(__name__)
 
 FINE_GRID = 2048  # points from 0 Hz to Nyquist for frontends with an analytic `frequency_response`
 
@@ -100,52 +93,3 @@ def _erb_rate_axis(ax, nyquist: float) -> None:
     ticks = [t for t in (0, 100, 250, 500, 1000, 2000, 4000, 8000, 16000, 24000) if t <= nyquist]
     ax.set_xticks(ticks, [f"{t // 1000}k" if t >= 1000 else str(t) for t in ticks])
     ax.set_xlabel("frequency (Hz, ERB-rate scale)")
-
-
-def _frontend_node(cfg: DictConfig) -> DictConfig:
-    """The frontend node of a full config (conf/asr.yaml style) or the node itself (conf/frontend/*.yaml)."""
-    node = cfg.frontend if "frontend" in cfg else cfg
-    if "_target_" not in node:
-        raise ValueError("the config has no frontend node with a _target_ (expected an experiment's config.yaml, "
-                         "an ASR config or a conf/frontend/*.yaml file)")
-    return node
-
-
-def plot_experiment_filters(source: str | Path, out: str | Path | None = None, checkpoint: str = "best",
-                            overrides: list[str] = ()) -> Path:
-    """Plot the filters of an experiment dir (`config.yaml` + checkpoint) against their initialisation,
-    into `<exp_dir>/filters.png` by default; or, for a YAML config or a dir without checkpoint, the
-    initial filters only. `overrides` are `key=value` changes of the frontend node; `checkpoint` is
-    best, last or none."""
-    from hydra.utils import instantiate
-
-    source = Path(source)
-    config = source / "config.yaml" if source.is_dir() else source
-    if not config.is_file():
-        raise FileNotFoundError(f"{config}: no such config (give an experiment dir or a YAML file)")
-    if checkpoint not in ("best", "last", "none"):
-        raise ValueError(f"checkpoint must be best, last or none, got '{checkpoint}'")
-    try:
-        node = _frontend_node(OmegaConf.load(config))
-    except ValueError as e:
-        raise ValueError(f"{config}: {e}") from None
-    node = OmegaConf.merge(node, OmegaConf.from_dotlist(list(overrides)))
-    init = instantiate(node)
-    if not hasattr(init, "filter_weights"):
-        raise ValueError(f"{config}: frontend {type(init).__name__} has no filters to plot")
-
-    learned = None
-    ckpt_path = source / (BEST if checkpoint == "best" else LAST)
-    if source.is_dir() and checkpoint != "none" and ckpt_path.is_file():
-        weights = {k.removeprefix("frontend."): v for k, v in load_checkpoint(ckpt_path)["model"].items()
-                   if k.startswith("frontend.")}
-        if weights:
-            learned = instantiate(node)
-            learned.load_state_dict(weights)
-        else:
-            log.info("%s: the frontend is not part of the model (trainable: false); plotting its filters only",
-                     ckpt_path)
-    out = Path(out) if out is not None else (source / "filters.png" if source.is_dir() else Path("filters.png"))
-    title = " ".join([f"{type(init).__name__} filters: {source}", *overrides]
-                     + ([f"({ckpt_path.name})"] if learned is not None else []))
-    return plot_filters(init, learned, out, title=title)

@@ -8,8 +8,9 @@ needs (besides the symbol table saved next to it).
 import torch
 from torch import nn
 
-from toolkit.data.asr_dataset import uses_waveforms
-from toolkit.features.cmvn import GlobalCMVN, cmvn_stats
+from toolkit.data.feature_spec import FeatureSpec
+from toolkit.data.cmvn import cmvn_stats
+from toolkit.features.cmvn import GlobalCMVN
 from toolkit.features.deltas import add_deltas
 
 
@@ -45,18 +46,24 @@ class AcousticModel(nn.Module):
         fitted = GlobalCMVN.from_stats(stats, norm_means=True, norm_vars=True)
         self.normalizer.load_state_dict(fitted.state_dict())
 
+    def input_frames(self, num_samples: int) -> int:
+        """Frames the in-model frontend makes of `num_samples` samples (places frame targets on waveforms)."""
+        return int(self.frontend.frame_lengths(torch.tensor([num_samples]))[0])
+
     def set_priors(self, counts: torch.Tensor) -> None:
         """Phone log-priors from training label counts (V,), for hybrid decoding (posterior / prior)."""
         probs = (counts.double() + 1.0) / (counts.sum() + len(counts))
         self.log_priors.copy_(probs.log().float())
 
 
-def build_acoustic_model(cfg, num_classes: int) -> AcousticModel:
-    """The model an ASR config (conf/asr.yaml) describes: frontend, deltas, normaliser, encoder."""
+def build_acoustic_model(cfg, num_classes: int, spec: FeatureSpec | None = None) -> AcousticModel:
+    """The model an ASR config (conf/asr.yaml) describes: frontend, deltas, normaliser, encoder.
+    The frontend is built once; it becomes the model's first layer when the feature spec (by default the
+    config's) puts it in the model, and otherwise only tells the encoder its feature dimension."""
     from hydra.utils import instantiate
 
+    spec = spec or FeatureSpec.from_config(cfg)
     frontend = instantiate(cfg.frontend)
-    delta_order = int(cfg.features.delta_order)
-    encoder = instantiate(cfg.model, input_dim=frontend.feature_dim * (delta_order + 1), num_classes=num_classes)
+    encoder = instantiate(cfg.model, input_dim=frontend.feature_dim * (spec.delta_order + 1), num_classes=num_classes)
     return AcousticModel(encoder, frontend.feature_dim, num_classes,
-                         frontend=frontend if uses_waveforms(cfg) else None, delta_order=delta_order)
+                         frontend=frontend if spec.in_model else None, delta_order=spec.delta_order)

@@ -25,12 +25,12 @@ knows what it attended to last. `forward` runs teacher forcing; `encode` / `init
 keeps hypotheses on the batch dimension (B*beam rows) and reorders them with `index_select`.
 
 Sequences: ``src`` holds source ids without <s>/</s>; ``tgt_in`` = <s> y, ``tgt_out`` = y </s>
-(`make_batch` builds them). Ids of pad/bos/eos follow `toolkit.data.tokenizer`.
+(`toolkit.data.parallel_dataset.make_batch` builds them). Ids of pad/bos/eos follow `toolkit.data.tokenizer`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -40,39 +40,6 @@ from toolkit.data.tokenizer import BOS_ID, EOS_ID, PAD_ID
 
 RNN_TYPES = {"gru": nn.GRU, "lstm": nn.LSTM}
 ATTENTION_TYPES = ("additive", "general", "dot")
-
-
-class Seq2SeqBatch(NamedTuple):
-    src: Tensor          # (B, S) source ids, right-padded
-    src_lengths: Tensor  # (B,)
-    tgt_in: Tensor       # (B, T) <s> y   ((B, 0) when no targets were given)
-    tgt_out: Tensor      # (B, T) y </s>
-
-
-def make_batch(src_seqs: Sequence[Sequence[int]], tgt_seqs: Sequence[Sequence[int]] | None = None, *,
-               pad_id: int = PAD_ID, bos_id: int = BOS_ID, eos_id: int = EOS_ID) -> Seq2SeqBatch:
-    """Pad id sequences into a batch; targets become decoder inputs (<s> y) and outputs (y </s>).
-
-    Without targets, tgt_in/tgt_out are empty (B, 0) tensors (decoding only).
-    """
-    if any(len(s) == 0 for s in src_seqs):
-        raise ValueError("empty source sequence in batch (clean the data first)")
-    b = len(src_seqs)
-    lengths = torch.tensor([len(s) for s in src_seqs], dtype=torch.long)
-    src = torch.full((b, int(lengths.max())), pad_id, dtype=torch.long)
-    for i, s in enumerate(src_seqs):
-        src[i, :len(s)] = torch.as_tensor(s, dtype=torch.long)
-    if tgt_seqs is None:
-        empty = torch.empty(b, 0, dtype=torch.long)
-        return Seq2SeqBatch(src, lengths, empty, empty)
-    t = max(len(y) for y in tgt_seqs) + 1
-    tgt_in = torch.full((b, t), pad_id, dtype=torch.long)
-    tgt_out = torch.full((b, t), pad_id, dtype=torch.long)
-    for i, y in enumerate(tgt_seqs):
-        y = torch.as_tensor(y, dtype=torch.long)
-        tgt_in[i, 0], tgt_in[i, 1:len(y) + 1] = bos_id, y
-        tgt_out[i, :len(y)], tgt_out[i, len(y)] = y, eos_id
-    return Seq2SeqBatch(src, lengths, tgt_in, tgt_out)
 
 
 @dataclass
@@ -266,3 +233,10 @@ def sequence_loss(logits: Tensor, target: Tensor, *, pad_id: int = PAD_ID,
     per_token = (1.0 - label_smoothing) * nll + label_smoothing * smooth
     n = int(keep.sum())
     return SequenceLoss(per_token[keep].sum() / max(n, 1), nll[keep].sum(), n)
+
+
+def build_seq2seq(model_cfg, src_vocab_size: int, tgt_vocab_size: int) -> AttentionSeq2Seq:
+    """The model a config's ``model`` group describes, with the vocabulary sizes filled in."""
+    from hydra.utils import instantiate
+
+    return instantiate(model_cfg, src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size)

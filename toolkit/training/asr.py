@@ -1,4 +1,4 @@
-"""Train an acoustic model from an ASR config (conf/asr.yaml): data, model, optimiser, trainer.
+"""Acoustic-model training for the ASR config (conf/asr.yaml): the task's part of `run_training`.
 
 `loss=frame_ce` trains a frame classifier on the `phones.ctm` alignments (hybrid decoding);
 `loss=ctc` trains on the phone sequences in `text` with a blank symbol added.
@@ -7,75 +7,71 @@ with the CTC blank first when there is one) and `score.map`, so decoding needs n
 then the checkpoints, `history.json`, `learning_curves.png` and TensorBoard events; a trained frontend
 also gets `filters.png` (its learned filters against their initialisation).
 """
-import json
 import logging
 import shutil
 from pathlib import Path
 
 import torch
-from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from torch.utils.data import DataLoader
 
-from toolkit.data.asr_dataset import AsrDataset, collate_asr, dataset_from_config, loader_from_config
-from toolkit.data.symbols import SymbolTable
-from toolkit.features.plots import plot_experiment_filters
+from toolkit.data.asr_dataset import AsrDataset, collate_asr, dataset_from_spec, loader_from_config
+from toolkit.data.feature_spec import FeatureSpec
+from toolkit.data.symbols import SymbolTable, ctc_symbols
 from toolkit.models.acoustic import AcousticModel, build_acoustic_model
+from toolkit.models.frontend_plots import plot_experiment_filters
 from toolkit.scoring.per import read_token_map
-from toolkit.training.asr_tasks import CTCTask, FrameCETask, ctc_symbols
-from toolkit.training.checkpoint import LAST
-from toolkit.training.distributed import init_distributed
-from toolkit.training.trainer import Trainer, TrainerConfig
+from toolkit.training.asr_tasks import CTCTask, FrameCETask
+from toolkit.training.distributed import DistInfo
+from toolkit.training.run import TrainingSetup, run_training
 
 log = logging.getLogger(__name__)
 
+LOSSES = ("frame_ce", "ctc")
+
 
 def train_asr(cfg: DictConfig) -> list[dict]:
-    dist = init_distributed()
-    torch.manual_seed(cfg.seed)
-    exp_dir = Path(cfg.exp_dir)
+    return run_training(cfg, build_asr)
+
+
+def build_asr(cfg: DictConfig, dist: DistInfo, resuming: bool) -> TrainingSetup:
+    """Data, model (with normaliser and priors fitted on a fresh run) and task of an ASR config."""
     lang = Path(cfg.data.lang)
     phones = SymbolTable.load(lang / "phones.txt")
     score_map = read_token_map(lang / "score.map") if (lang / "score.map").is_file() else None
-    if cfg.loss not in ("frame_ce", "ctc"):
-        raise ValueError(f"unknown loss '{cfg.loss}' (frame_ce, ctc)")
+    if cfg.loss not in LOSSES:
+        raise ValueError(f"unknown loss '{cfg.loss}' ({', '.join(LOSSES)})")
     ctc = cfg.loss == "ctc"
     symbols = ctc_symbols(phones) if ctc else phones   # the model's output symbols
     targets = "tokens" if ctc else "frames"
 
-    train_set = dataset_from_config(cfg, cfg.data.train, symbols, targets=targets)
-    dev_set = dataset_from_config(cfg, cfg.data.dev, symbols, targets=targets)
+    spec = FeatureSpec.from_config(cfg)
+    model = build_acoustic_model(cfg, len(symbols), spec)
+    num_frames = model.input_frames if spec.in_model else None
+    train_set = dataset_from_spec(spec, cfg.data.train, symbols, targets, num_frames)
+    dev_set = dataset_from_spec(spec, cfg.data.dev, symbols, targets, num_frames)
     train_loader = loader_from_config(train_set, cfg, shuffle=True, rank=dist.rank, world_size=dist.world_size)
     dev_loader = loader_from_config(dev_set, cfg, shuffle=False)
     log.info("train: %d utterances in %d batches (%s); dev: %d utterances", len(train_set), len(train_loader),
              cfg.data.train, len(dev_set))
-
-    model = build_acoustic_model(cfg, len(symbols))
-    if not (exp_dir / LAST).is_file():  # a resumed run restores these from its checkpoint
+    if not resuming:  # a resumed run restores these from its checkpoint
         _fit_statistics(model, train_set, cfg)
-    n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    log.info("model: %s, %.2fM trainable parameters", type(model.encoder).__name__, n_params / 1e6)
 
-    if dist.is_main:
-        exp_dir.mkdir(parents=True, exist_ok=True)
-        (exp_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    def save_files(exp_dir: Path) -> None:
         symbols.save(exp_dir / "phones.txt")
-        (exp_dir / "model.json").write_text(json.dumps({"encoder": type(model.encoder).__name__,
-                                                        "trainable_params": n_params}) + "\n")
-        (exp_dir / "model.txt").write_text(f"{model}\n")
         if score_map is not None:
             shutil.copyfile(lang / "score.map", exp_dir / "score.map")
 
-    optimizer = instantiate(cfg.optim, _partial_=True)(_parameter_groups(model, cfg))
-    scheduler = instantiate(cfg.scheduler, optimizer=optimizer) if cfg.get("scheduler") else None
+    def after_training(exp_dir: Path) -> None:
+        if _has_trained_filters(model):
+            log.info("learned filters against their initialisation: %s", plot_experiment_filters(exp_dir))
+
     task = (CTCTask(symbols, dev_set.data.text, score_map) if ctc else
             FrameCETask(symbols, dev_set.data.text, score_map, label_smoothing=cfg.label_smoothing))
-    trainer = Trainer(model, task, optimizer, exp_dir, TrainerConfig(**cfg.trainer), scheduler, dist)
-    history = trainer.fit(train_loader, dev_loader)
-    if dist.is_main and _has_trained_filters(model):
-        path = plot_experiment_filters(exp_dir)
-        log.info("learned filters against their initialisation: %s", path)
-    return history
+    return TrainingSetup(model, task, train_loader, dev_loader, description=type(model.encoder).__name__,
+                         param_groups=_parameter_groups(model, cfg),
+                         model_info={"encoder": type(model.encoder).__name__},
+                         save_files=save_files, after_training=after_training)
 
 
 def _has_trained_filters(model: AcousticModel) -> bool:

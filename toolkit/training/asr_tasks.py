@@ -13,9 +13,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from toolkit.data.asr_dataset import IGNORE
-from toolkit.data.symbols import SymbolTable
-from toolkit.decoding.ctc import ctc_greedy_decode
-from toolkit.decoding.frame_viterbi import argmax_collapse
+from toolkit.data.symbols import BLANK, SymbolTable, min_ctc_frames
+from toolkit.models.greedy import ctc_greedy_decode
+from toolkit.models.greedy import argmax_collapse
 from toolkit.scoring.per import score
 
 log = logging.getLogger(__name__)
@@ -66,19 +66,6 @@ class FrameCETask:
         refs = {u: self.references[u] for u in hyps}
         report = score(refs, hyps, token_map=self.score_map)
         return {"loss": total / max(frames, 1), "frame_acc": correct / max(frames, 1), "per": report.totals.err}
-
-
-BLANK = "<blk>"
-
-
-def ctc_symbols(phones: SymbolTable) -> SymbolTable:
-    """CTC output symbols: the blank at index 0, then the phones."""
-    return SymbolTable([BLANK] + phones.symbols)
-
-
-def min_ctc_frames(target: torch.Tensor) -> int:
-    """Frames CTC needs for a label sequence: one per label plus a blank between repeated labels."""
-    return len(target) + int((target[1:] == target[:-1]).sum()) if len(target) else 0
 
 
 class CTCTask:

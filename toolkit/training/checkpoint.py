@@ -1,5 +1,6 @@
 """Checkpoints that resume a run exactly: model, optimizer, scheduler, AMP scaler, epoch, history
-and every random-number state. Written atomically, so a SIGKILL never leaves a broken file."""
+and every random-number state. Written atomically, so a SIGKILL never leaves a broken file.
+Reading them is `toolkit.models.checkpoint` (decoding reads checkpoints too)."""
 import random
 from pathlib import Path
 
@@ -7,8 +8,6 @@ import numpy as np
 import torch
 
 from toolkit.utils.atomic import atomic_save
-
-LAST, BEST = "checkpoint_last.pt", "checkpoint_best.pt"
 
 
 def rng_state() -> dict:
@@ -28,18 +27,3 @@ def set_rng_state(state: dict) -> None:
 
 def save_checkpoint(path: str | Path, **state) -> None:
     atomic_save(state, path)
-
-
-def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
-    # Our own files: they hold optimizer states and RNG tuples, not just tensors.
-    return torch.load(path, map_location=map_location, weights_only=False)
-
-
-def load_model_weights(model: torch.nn.Module, exp_dir: str | Path, which: str = "best") -> dict:
-    """Load `checkpoint_best.pt` (or `last`) from an experiment dir into `model`; returns the checkpoint."""
-    path = Path(exp_dir) / (BEST if which == "best" else LAST)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no checkpoint (has the training stage run in {exp_dir}?)")
-    ckpt = load_checkpoint(path)
-    model.load_state_dict(ckpt["model"])
-    return ckpt

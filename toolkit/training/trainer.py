@@ -21,7 +21,8 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from toolkit.training.checkpoint import BEST, LAST, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from toolkit.models.checkpoint import BEST, LAST, load_checkpoint
+from toolkit.training.checkpoint import rng_state, save_checkpoint, set_rng_state
 from toolkit.training.curves import plot_learning_curves
 from toolkit.training.distributed import DistInfo, all_true, default_device
 

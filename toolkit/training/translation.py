@@ -1,4 +1,5 @@
-"""Train an attention encoder-decoder from a translation config (conf/translation.yaml).
+"""Attention encoder-decoder training for the translation config (conf/translation.yaml): the task's
+part of `run_training`.
 
 Data: ``<data.train>/text.<src>`` + ``text.<tgt>`` (and the same for dev), sentencepiece
 models in ``data.lang`` (``joint/`` or ``src/`` + ``tgt/``, from `toolkit.bin.train_spm`),
@@ -16,29 +17,21 @@ import logging
 import shutil
 from pathlib import Path
 
-import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from toolkit.data.parallel_dataset import ParallelDataset, parallel_loader
-from toolkit.data.tokenizer import MODEL_NAME, PAD_ID, SYMBOL_TABLE_NAME, SentencePieceTokenizer, \
+from toolkit.data.tokenizer import LANG_DIR, MODEL_NAME, PAD_ID, SYMBOL_TABLE_NAME, SentencePieceTokenizer, \
     load_translation_tokenizers
 from toolkit.models.embeddings import embedding_from_vectors, load_vectors
-from toolkit.models.seq2seq import AttentionSeq2Seq
-from toolkit.training.checkpoint import LAST
-from toolkit.training.distributed import init_distributed
-from toolkit.training.trainer import Trainer, TrainerConfig
+from toolkit.models.seq2seq import AttentionSeq2Seq, build_seq2seq
+from toolkit.training.distributed import DistInfo
+from toolkit.training.run import TrainingSetup, run_training
 from toolkit.training.translation_tasks import METRIC_MODES, TranslationTask
 
 log = logging.getLogger(__name__)
 
-LANG_DIR = "lang"                   # sentencepiece models inside an experiment dir
 TOKENIZER_LAYOUTS = ("joint", "src", "tgt")
-
-
-def build_seq2seq(model_cfg: DictConfig, src_vocab_size: int, tgt_vocab_size: int) -> AttentionSeq2Seq:
-    """The model a config's ``model`` group describes, with the vocabulary sizes filled in."""
-    return instantiate(model_cfg, src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size)
 
 
 def copy_tokenizers(lang: Path, exp_lang: Path) -> None:
@@ -103,29 +96,14 @@ def init_embeddings(model: AttentionSeq2Seq, emb_cfg: DictConfig, src_tok: Sente
     return report
 
 
-def build_scheduler(cfg: DictConfig, optimizer: torch.optim.Optimizer):
-    """The configured LR schedule; one that monitors a dev metric must agree on its direction
-    (BLEU and chrF are better high, loss and perplexity low)."""
-    if not cfg.get("scheduler"):
-        return None
-    scheduler = instantiate(cfg.scheduler, optimizer=optimizer)
-    monitor, mode = getattr(scheduler, "monitor", None), getattr(scheduler, "mode", None)
-    if monitor in METRIC_MODES and mode is not None and mode != METRIC_MODES[monitor]:
-        better = "higher" if METRIC_MODES[monitor] == "max" else "lower"
-        raise ValueError(f"scheduler.monitor={monitor} is better when {better}, but scheduler.mode={mode}: set "
-                         f"scheduler.mode={METRIC_MODES[monitor]} (+scheduler.mode=... when the scheduler config "
-                         "has no mode)")
-    return scheduler
-
-
 def train_translation(cfg: DictConfig) -> list[dict]:
-    dist = init_distributed()
-    if cfg.threads > 0:
-        torch.set_num_threads(int(cfg.threads))
-    torch.manual_seed(cfg.seed)
+    return run_training(cfg, build_translation)
+
+
+def build_translation(cfg: DictConfig, dist: DistInfo, resuming: bool) -> TrainingSetup:
+    """Data, model (word2vec-initialised on a fresh run, if configured) and task of a translation config."""
     exp_dir, lang = Path(cfg.exp_dir), Path(cfg.data.lang)
     src_tok, tgt_tok = load_translation_tokenizers(lang)
-    resuming = (exp_dir / LAST).is_file()
     if resuming:
         check_same_tokenizers(lang, exp_dir / LANG_DIR)
 
@@ -141,25 +119,19 @@ def train_translation(cfg: DictConfig) -> list[dict]:
 
     model = build_seq2seq(cfg.model, src_tok.vocab_size, tgt_tok.vocab_size)
     emb_report = {} if resuming else init_embeddings(model, cfg.embeddings, src_tok, tgt_tok, int(cfg.seed))
-    n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    log.info("model: bidirectional %s encoder, %s attention, %.2fM trainable parameters, vocab %d -> %d",
-             cfg.model.rnn_type, cfg.model.attention, n_params / 1e6, src_tok.vocab_size, tgt_tok.vocab_size)
 
-    if dist.is_main:
-        exp_dir.mkdir(parents=True, exist_ok=True)
-        (exp_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    def save_files(exp_dir: Path) -> None:
         copy_tokenizers(lang, exp_dir / LANG_DIR)
-        (exp_dir / "model.json").write_text(json.dumps({
-            "model": type(model).__name__, "rnn_type": cfg.model.rnn_type, "attention": cfg.model.attention,
-            "trainable_params": n_params, "src_vocab": src_tok.vocab_size, "tgt_vocab": tgt_tok.vocab_size}) + "\n")
-        (exp_dir / "model.txt").write_text(f"{model}\n")
         if emb_report:
             (exp_dir / "embeddings.json").write_text(json.dumps(emb_report, indent=1) + "\n")
 
     decodes_dev = METRIC_MODES.get(cfg.metric) == "max"  # BLEU/chrF need translations; loss/ppl do not
     task = TranslationTask(tgt_tok, instantiate(cfg.decode) if decodes_dev else None,
                            label_smoothing=float(cfg.label_smoothing), metric=cfg.metric)
-    optimizer = instantiate(cfg.optim, params=[p for p in model.parameters() if p.requires_grad])
-    scheduler = build_scheduler(cfg, optimizer)
-    trainer = Trainer(model, task, optimizer, exp_dir, TrainerConfig(**cfg.trainer), scheduler, dist)
-    return trainer.fit(train_loader, dev_loader)
+    description = (f"bidirectional {cfg.model.rnn_type} encoder, {cfg.model.attention} attention, "
+                   f"vocab {src_tok.vocab_size} -> {tgt_tok.vocab_size}")
+    return TrainingSetup(model, task, train_loader, dev_loader, description=description,
+                         model_info={"model": type(model).__name__, "rnn_type": cfg.model.rnn_type,
+                                     "attention": cfg.model.attention, "src_vocab": src_tok.vocab_size,
+                                     "tgt_vocab": tgt_tok.vocab_size},
+                         save_files=save_files)

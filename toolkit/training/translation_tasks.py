@@ -14,12 +14,13 @@ from typing import Iterable
 from torch import nn
 
 from toolkit.data.tokenizer import SentencePieceTokenizer
-from toolkit.decoding.seq2seq_search import Search
+from toolkit.models.seq2seq_search import Search
 from toolkit.models.seq2seq import sequence_loss
 from toolkit.scoring.bleu import score_translations
+from toolkit.training.run import METRIC_MODES as DIRECTIONS
 
-#: Dev metrics (checkpoint selection, LR schedule monitor) with the direction that is better.
-METRIC_MODES = {"bleu": "max", "chrf": "max", "loss": "min", "ppl": "min"}
+#: The dev metrics that can select checkpoints, with the direction that is better.
+METRIC_MODES = {m: DIRECTIONS[m] for m in ("bleu", "chrf", "loss", "ppl")}
 
 
 class TranslationTask:
