@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from toolkit.data.datadir import read_table
+from toolkit.utils.masks import lengths_to_mask
 
 VAR_FLOOR = 1e-20  # Kaldi's floor on the variance in apply-cmvn
 
@@ -159,7 +160,7 @@ class GlobalCMVN(nn.Module):
         if self.norm_vars:
             feats = feats / self.std.to(feats.dtype)
         if lengths is not None:
-            valid = torch.arange(feats.shape[1], device=feats.device)[None, :] < lengths.to(feats.device)[:, None]
+            valid = lengths_to_mask(lengths.to(feats.device), feats.shape[1])             # (B, T)
             feats = feats.masked_fill(~valid[..., None], 0.0)
         return feats
 

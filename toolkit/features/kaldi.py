@@ -37,6 +37,8 @@ import torchaudio
 from torch import Tensor, nn
 from torchaudio.compliance.kaldi import get_mel_banks
 
+from toolkit.utils.masks import lengths_to_mask
+
 WINDOW_TYPES = ("hamming", "hanning", "povey", "rectangular", "blackman")
 _EPSILON = torch.finfo(torch.float32).eps  # Kaldi's floor before every log
 
@@ -173,7 +175,7 @@ class SpectralFrontend(nn.Module):
             raise ValueError(f"lengths {lengths.tolist()} do not fit waveforms of shape {tuple(waves.shape)}")
         frame_lengths = self.frame_lengths(lengths)
         num_frames = int(frame_lengths.max()) if len(frame_lengths) else 0
-        valid = (torch.arange(num_frames)[None, :] < frame_lengths[:, None]).to(waves.device)[..., None]  # (B, T, 1)
+        valid = lengths_to_mask(frame_lengths, num_frames).to(waves.device)[..., None]  # (B, T, 1)
         with torch.autocast(waves.device.type, enabled=False):  # features in float32 even under AMP
             waves = waves.float() * self.input_scale
             filters = self.filter_weights()

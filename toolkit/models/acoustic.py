@@ -11,6 +11,7 @@ from torch import nn
 from toolkit.data.asr_dataset import uses_waveforms
 from toolkit.features.cmvn import GlobalCMVN, cmvn_stats
 from toolkit.features.deltas import add_deltas
+from toolkit.utils.masks import lengths_to_mask
 
 
 class AcousticModel(nn.Module):
@@ -40,7 +41,7 @@ class AcousticModel(nn.Module):
         stats = 0
         for batch in batches:
             x, lengths = self.features(batch["input"], batch["input_lengths"])
-            mask = torch.arange(x.shape[1])[None, :] < lengths[:, None]
+            mask = lengths_to_mask(lengths, x.shape[1])
             stats = stats + cmvn_stats(x[mask])                         # Kaldi (2, D+1) layout
         fitted = GlobalCMVN.from_stats(stats, norm_means=True, norm_vars=True)
         self.normalizer.load_state_dict(fitted.state_dict())
