@@ -1,4 +1,7 @@
 """Kaldi frontends against torchaudio.compliance.kaldi, CMVN / deltas / splicing against hand computations."""
+import inspect
+from dataclasses import fields
+
 import numpy as np
 import pytest
 import torch
@@ -6,6 +9,7 @@ import torchaudio.compliance.kaldi as kaldi
 
 from toolkit.features import (AddDeltas, Fbank, GlobalCMVN, Mfcc, Splice, accumulate_cmvn_stats, add_deltas,
                               apply_cmvn, cmvn_stats, read_cmvn_stats, splice_feats, write_cmvn_stats)
+from toolkit.features.kaldi import FbankOptions, MfccOptions
 
 
 def _waves(lengths: list[int], seed: int = 0, pad: int = 300) -> torch.Tensor:
@@ -110,6 +114,21 @@ def test_trainable_mel_equals_fixed_at_init_and_learns():
         assert grad is not None and grad.abs().sum() > 0
     # the same weights load across the flag, so "learnable at init" and "precomputed" share checkpoints
     fixed.load_state_dict(learnable.state_dict())
+
+
+@pytest.mark.parametrize("cls, options, reference", [(Fbank, FbankOptions, kaldi.fbank),
+                                                      (Mfcc, MfccOptions, kaldi.mfcc)])
+def test_options_dataclass_lists_every_kaldi_option_once(cls, options, reference):
+    names = [f.name for f in fields(options)]
+    assert len(names) == len(set(names))
+    # every option torchaudio takes (but the waveform, the channel and min_duration) is a field
+    assert set(names) == set(inspect.signature(reference).parameters) - {"waveform", "channel", "min_duration"}
+    frontend = cls(num_mel_bins=30, dither=0.5)
+    assert frontend.kaldi_options() == {f.name: getattr(options(num_mel_bins=30, dither=0.5), f.name)
+                                        for f in fields(options)}
+    assert frontend.num_mel_bins == 30 and frontend.dither == 0.5
+    with pytest.raises(TypeError, match="num_mel_bin"):
+        cls(num_mel_bin=30)
 
 
 def test_bad_options_raise():

@@ -9,13 +9,13 @@ import pytest
 import soundfile as sf
 
 from toolkit.bin import make_mini_timit as cli
-from toolkit.corpora.espeak import EspeakSynthesizer
-from toolkit.corpora.espeak_timit_phones import (ACCENTS, NEVER_PRODUCED, UnknownPhonemeError,
-                                                 align_timit_phones)
-from toolkit.corpora.mini_timit import (FEMALE_VARIANTS, MALE_VARIANTS, SIZES, STAMP_NAME,
-                                        make_mini_timit, plan_corpus, render_utterance)
-from toolkit.corpora.sentences import SA_SENTENCES, vocabulary, words_of
 from toolkit.corpora.timit_protocol import CORE_TEST_SPEAKERS, DEV_SPEAKERS, PHONES_61
+from toolkit.synth.espeak import EspeakSynthesizer
+from toolkit.synth.espeak_timit_phones import (ACCENTS, NEVER_PRODUCED, UnknownPhonemeError,
+                                               align_timit_phones)
+from toolkit.synth.mini_timit import (FEMALE_VARIANTS, MALE_VARIANTS, SIZES, STAMP_NAME,
+                                      make_mini_timit, plan_corpus, render_utterance)
+from toolkit.synth.sentences import SA_SENTENCES, vocabulary, words_of
 
 TINY = SIZES["tiny"]
 

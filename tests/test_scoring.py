@@ -12,9 +12,8 @@ from hypothesis import strategies as st
 
 from toolkit.bin import score as score_cli
 from toolkit.corpora.timit_protocol import MAP_48_TO_39, PHONES_48
-from toolkit.scoring.alignment import Edit, EditCounts, Op, align, count_edits, format_alignment
-from toolkit.scoring.per import (ErrorCounts, UtteranceMismatchError, read_token_map,
-                                 read_transcripts, read_utt2spk, score)
+from toolkit.scoring.alignment import Edit, ErrorCounts, Op, align, count_edits, format_alignment
+from toolkit.scoring.per import UtteranceMismatchError, read_token_map, read_transcripts, read_utt2spk, score
 
 
 def ops(ref: str, hyp: str) -> str:
@@ -51,8 +50,9 @@ def test_alignment_carries_tokens_and_counts():
     assert edits == [Edit(Op.CORRECT, "sil", "sil"), Edit(Op.CORRECT, "dh", "dh"),
                      Edit(Op.SUBSTITUTION, "ax", "ah"), Edit(Op.SUBSTITUTION, "k", "sil"),
                      Edit(Op.CORRECT, "sil", "sil")]
-    assert count_edits(edits) == EditCounts(cor=3, sub=2, dele=0, ins=0)
-    assert count_edits(edits).errors == 2 and count_edits(edits).n_ref == 5
+    assert count_edits(edits) == ErrorCounts(snt=1, snt_err=1, n=5, cor=3, sub=2, dele=0, ins=0)
+    assert count_edits(edits).errors == 2
+    assert count_edits(edits[:2]) == ErrorCounts(snt=1, snt_err=0, n=2, cor=2)
 
 
 def _min_errors_then_subs(ref, hyp):

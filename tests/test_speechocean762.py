@@ -11,15 +11,15 @@ import soundfile as sf
 import torch
 from conftest import ROOT, run
 
-from toolkit.corpora.espeak import EspeakSynthesizer, PhonemeEvent
-from toolkit.corpora.espeak_timit_phones import ACCENTS
-from toolkit.corpora.mini_speechocean import DIGITS, plan_corpus, position_tags, word_pronunciations
 from toolkit.corpora.speechocean762 import (PHONES, MissingWordsError, Speechocean762Error, canonical_phone,
                                             carve_dev, find_corpus, prepare_data_dir, prepare_speechocean762)
 from toolkit.data.alignment import frame_labels, read_ctm
 from toolkit.data.datadir import DataDir, read_token_table
 from toolkit.decoding.ctc_align import align_ctc, frames_to_seconds, time_stride
 from toolkit.scoring.per import score
+from toolkit.synth.espeak import EspeakSynthesizer, PhonemeEvent
+from toolkit.synth.espeak_timit_phones import ACCENTS
+from toolkit.synth.mini_speechocean import DIGITS, plan_corpus, position_tags, word_pronunciations
 
 # ---------------------------------------------------------------- a hand-written corpus
 

@@ -8,7 +8,7 @@ import argparse
 import logging
 import os
 
-from toolkit.corpora.mini_speechocean import SIZES, make_mini_speechocean
+from toolkit.synth.mini_speechocean import SIZES, make_mini_speechocean
 from toolkit.utils.log import setup_logging
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ import argparse
 import logging
 import os
 
-from toolkit.corpora.mini_timit import SIZES, make_mini_timit
+from toolkit.synth.mini_timit import SIZES, make_mini_timit
 from toolkit.utils.log import setup_logging
 
 log = logging.getLogger(__name__)

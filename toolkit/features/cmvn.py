@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from toolkit.data.cmvn import cmvn_transform, read_cmvn_stats
+from toolkit.utils.masks import lengths_to_mask
 
 
 class GlobalCMVN(nn.Module):
@@ -49,7 +50,7 @@ class GlobalCMVN(nn.Module):
         if self.norm_vars:
             feats = feats / self.std.to(feats.dtype)
         if lengths is not None:
-            valid = torch.arange(feats.shape[1], device=feats.device)[None, :] < lengths.to(feats.device)[:, None]
+            valid = lengths_to_mask(lengths.to(feats.device), feats.shape[1])             # (B, T)
             feats = feats.masked_fill(~valid[..., None], 0.0)
         return feats
 

@@ -45,7 +45,7 @@ channels sorted by centre frequency.
 import torch
 from torch import Tensor, nn
 
-from toolkit.features.kaldi import _EPSILON, SpectralFrontend
+from toolkit.features.kaldi import _EPSILON, FrameOptions, SpectralFrontend
 
 INITS = ("gammatone", "random")
 COMPRESSIONS = ("log", "cube_root")
@@ -70,21 +70,14 @@ class Gammatone(SpectralFrontend):
     """Gammatone filterbank energies on the ERB scale, batched; `feature_dim = num_channels`.
 
     forward(waves: (B, S) float in [-1, 1], lengths: (B,)) -> (feats (B, T, num_channels), frame_lengths (B,))
-    Framing options and defaults are `Fbank`'s (Kaldi's, dither 0); `high_freq <= 0` means Nyquist + high_freq.
+    `framing`: any field of `toolkit.features.kaldi.FrameOptions` (`Fbank`'s framing options and defaults:
+    Kaldi's, dither 0), as keywords. `high_freq <= 0` means Nyquist + high_freq.
     """
 
-    def __init__(self, *, sample_frequency: float = 16000.0, frame_length: float = 25.0, frame_shift: float = 10.0,
-                 num_channels: int = 40, low_freq: float = 50.0, high_freq: float = 0.0, order: int = 4,
+    def __init__(self, *, num_channels: int = 40, low_freq: float = 50.0, high_freq: float = 0.0, order: int = 4,
                  bandwidth_factor: float = 1.019, compression: str = "log", init: str = "gammatone", seed: int = 0,
-                 preemphasis_coefficient: float = 0.97, window_type: str = "povey", blackman_coeff: float = 0.42,
-                 remove_dc_offset: bool = True, round_to_power_of_two: bool = True, snip_edges: bool = True,
-                 dither: float = 0.0, subtract_mean: bool = False, input_scale: float = 32768.0,
-                 trainable: bool = False):
-        super().__init__(sample_frequency=sample_frequency, frame_length=frame_length, frame_shift=frame_shift,
-                         preemphasis_coefficient=preemphasis_coefficient, window_type=window_type,
-                         blackman_coeff=blackman_coeff, remove_dc_offset=remove_dc_offset,
-                         round_to_power_of_two=round_to_power_of_two, snip_edges=snip_edges, dither=dither,
-                         energy_floor=0.0, raw_energy=True, subtract_mean=subtract_mean, input_scale=input_scale)
+                 input_scale: float = 32768.0, trainable: bool = False, **framing):
+        super().__init__(FrameOptions(**framing), input_scale=input_scale)
         nyquist = 0.5 * self.sample_frequency
         high = high_freq if high_freq > 0 else nyquist + high_freq
         if not 0.0 <= low_freq < high <= nyquist:

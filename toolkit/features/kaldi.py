@@ -13,6 +13,10 @@ are multiplied by `input_scale` (default 32768) before anything else, so the fea
 on the 16-bit integer signal, energies and `energy_floor` included. Pass `input_scale=1.0` for
 waveforms that are already on the int16 scale.
 
+The options keep Kaldi's names (as `torchaudio.compliance.kaldi` spells them) and are listed once,
+with their defaults, in the dataclasses `FrameOptions` (framing and power spectrum, shared with
+`toolkit.features.gammatone.Gammatone`), `MelOptions` (mel filterbank and frame energy), `FbankOptions`
+and `MfccOptions`; `Fbank(**options)` and `Mfcc(**options)` take any of their fields as keywords.
 Defaults are Kaldi's, with three deliberate differences: `dither=0.0` (Kaldi: 1.0) so that features
 are deterministic, `Fbank(num_mel_bins=40)` (Kaldi: 23), and `use_energy`/`energy_floor` follow Kaldi
 (MFCC `use_energy=True`, `energy_floor=0.0`), which differ from torchaudio's defaults. `dither > 0`
@@ -31,11 +35,14 @@ depend on how the batch was padded. On GPUs the whole padded batch is computed a
 once; on CPU each utterance is computed in cache-sized pieces of frames (same numbers, faster).
 """
 import math
+from dataclasses import asdict, dataclass
 
 import torch
 import torchaudio
 from torch import Tensor, nn
 from torchaudio.compliance.kaldi import get_mel_banks
+
+from toolkit.utils.masks import lengths_to_mask
 
 WINDOW_TYPES = ("hamming", "hanning", "povey", "rectangular", "blackman")
 _EPSILON = torch.finfo(torch.float32).eps  # Kaldi's floor before every log
@@ -58,45 +65,93 @@ def _window(window_type: str, size: int, blackman_coeff: float) -> Tensor:
     raise ValueError(f"unknown window_type '{window_type}', expected one of {', '.join(WINDOW_TYPES)}")
 
 
+@dataclass
+class FrameOptions:
+    """Kaldi's framing and power-spectrum options, shared by every `SpectralFrontend`.
+    `frame_length`/`frame_shift` are in ms; `dither` is 0 (Kaldi: 1) so that features are deterministic."""
+    sample_frequency: float = 16000.0
+    frame_length: float = 25.0
+    frame_shift: float = 10.0
+    preemphasis_coefficient: float = 0.97
+    window_type: str = "povey"
+    blackman_coeff: float = 0.42
+    remove_dc_offset: bool = True
+    round_to_power_of_two: bool = True
+    snip_edges: bool = True
+    dither: float = 0.0
+    subtract_mean: bool = False
+
+
+@dataclass
+class MelOptions(FrameOptions):
+    """`FrameOptions` plus Kaldi's mel filterbank and frame-energy options, shared by fbank and MFCC."""
+    num_mel_bins: int = 23
+    low_freq: float = 20.0
+    high_freq: float = 0.0
+    use_energy: bool = False
+    energy_floor: float = 0.0
+    raw_energy: bool = True
+    htk_compat: bool = False
+    vtln_warp: float = 1.0
+    vtln_low: float = 100.0
+    vtln_high: float = -500.0
+
+
+@dataclass
+class FbankOptions(MelOptions):
+    """Every option of `compute-fbank-feats` (`torchaudio.compliance.kaldi.fbank`); 40 mel bins (Kaldi: 23)."""
+    num_mel_bins: int = 40
+    use_log_fbank: bool = True
+    use_power: bool = True
+
+
+@dataclass
+class MfccOptions(MelOptions):
+    """Every option of `compute-mfcc-feats` (`torchaudio.compliance.kaldi.mfcc`)."""
+    use_energy: bool = True
+    num_ceps: int = 13
+    cepstral_lifter: float = 22.0
+
+
 class SpectralFrontend(nn.Module):
     """Kaldi's framing, dither, DC removal, pre-emphasis, window and power spectrum, batched: the part
     shared by every frontend that reads the short-time power spectrum (`Fbank`, `Mfcc`,
     `toolkit.features.gammatone.Gammatone`). Subclasses define `feature_dim`, `filter_weights()` (the
     (C, n_fft // 2) filters, computed once per call) and `_frame_features` (frames (..., W) on the
     int16 scale, filters -> (..., feature_dim)); `forward` does the rest.
-    `frame_length`/`frame_shift` are in ms, as in Kaldi's options."""
+    `energy_floor`/`raw_energy` shape the log frame energy (`MelOptions`), which only fbank/MFCC use."""
 
-    def __init__(self, *, sample_frequency: float, frame_length: float, frame_shift: float,
-                 preemphasis_coefficient: float, window_type: str, blackman_coeff: float, remove_dc_offset: bool,
-                 round_to_power_of_two: bool, snip_edges: bool, dither: float, energy_floor: float,
-                 raw_energy: bool, subtract_mean: bool, input_scale: float):
+    def __init__(self, options: FrameOptions, *, input_scale: float, energy_floor: float = 0.0,
+                 raw_energy: bool = True):
         super().__init__()
-        self.sample_frequency = float(sample_frequency)
-        self.frame_length, self.frame_shift = float(frame_length), float(frame_shift)
-        self.window_shift = int(sample_frequency * frame_shift * 0.001)
-        self.window_size = int(sample_frequency * frame_length * 0.001)
+        self.options = o = options
+        self.sample_frequency = float(o.sample_frequency)
+        self.frame_length, self.frame_shift = float(o.frame_length), float(o.frame_shift)
+        self.window_shift = int(o.sample_frequency * o.frame_shift * 0.001)
+        self.window_size = int(o.sample_frequency * o.frame_length * 0.001)
         if self.window_size < 2 or self.window_shift < 1:
-            raise ValueError(f"frame_length {frame_length} ms / frame_shift {frame_shift} ms give a window of "
-                             f"{self.window_size} and a shift of {self.window_shift} samples at {sample_frequency} Hz")
-        if not 0.0 <= preemphasis_coefficient <= 1.0:
-            raise ValueError(f"preemphasis_coefficient {preemphasis_coefficient} is not in [0, 1]")
-        self.padded_window_size = (2 ** (self.window_size - 1).bit_length() if round_to_power_of_two
+            raise ValueError(f"frame_length {o.frame_length} ms / frame_shift {o.frame_shift} ms give a window of "
+                             f"{self.window_size} and a shift of {self.window_shift} samples at "
+                             f"{o.sample_frequency} Hz")
+        if not 0.0 <= o.preemphasis_coefficient <= 1.0:
+            raise ValueError(f"preemphasis_coefficient {o.preemphasis_coefficient} is not in [0, 1]")
+        self.padded_window_size = (2 ** (self.window_size - 1).bit_length() if o.round_to_power_of_two
                                    else self.window_size)
         if self.padded_window_size % 2:
             raise ValueError(f"the FFT size {self.padded_window_size} is odd; set round_to_power_of_two=True "
                              "or change frame_length")
-        self.preemphasis_coefficient = preemphasis_coefficient
-        self.remove_dc_offset = remove_dc_offset
-        self.snip_edges = snip_edges
-        self.dither = dither
+        self.preemphasis_coefficient = o.preemphasis_coefficient
+        self.remove_dc_offset = o.remove_dc_offset
+        self.snip_edges = o.snip_edges
+        self.dither = o.dither
         self.energy_floor = energy_floor
         self.raw_energy = raw_energy
-        self.subtract_mean = subtract_mean
+        self.subtract_mean = o.subtract_mean
         self.input_scale = input_scale
         # Frames per piece on CPU (see _features_in_chunks); 0 computes the whole padded batch at once,
         # as other devices (GPUs) always do.
         self.cpu_chunk_frames = 256
-        self.register_buffer("window", _window(window_type, self.window_size, blackman_coeff), persistent=False)
+        self.register_buffer("window", _window(o.window_type, self.window_size, o.blackman_coeff), persistent=False)
 
     @property
     def feature_dim(self) -> int:
@@ -173,7 +228,7 @@ class SpectralFrontend(nn.Module):
             raise ValueError(f"lengths {lengths.tolist()} do not fit waveforms of shape {tuple(waves.shape)}")
         frame_lengths = self.frame_lengths(lengths)
         num_frames = int(frame_lengths.max()) if len(frame_lengths) else 0
-        valid = (torch.arange(num_frames)[None, :] < frame_lengths[:, None]).to(waves.device)[..., None]  # (B, T, 1)
+        valid = lengths_to_mask(frame_lengths, num_frames).to(waves.device)[..., None]  # (B, T, 1)
         with torch.autocast(waves.device.type, enabled=False):  # features in float32 even under AMP
             waves = waves.float() * self.input_scale
             filters = self.filter_weights()
@@ -205,33 +260,15 @@ class SpectralFrontend(nn.Module):
 class _KaldiFrontend(SpectralFrontend):
     """The mel filterbank shared by `Fbank` and `Mfcc`, on top of Kaldi's power spectrum."""
 
-    def __init__(self, *, sample_frequency: float, frame_length: float, frame_shift: float,
-                 num_mel_bins: int, low_freq: float, high_freq: float, preemphasis_coefficient: float,
-                 window_type: str, blackman_coeff: float, remove_dc_offset: bool, round_to_power_of_two: bool,
-                 snip_edges: bool, dither: float, use_energy: bool, energy_floor: float, raw_energy: bool,
-                 htk_compat: bool, subtract_mean: bool, vtln_warp: float, vtln_low: float, vtln_high: float,
-                 input_scale: float, trainable: bool):
-        super().__init__(sample_frequency=sample_frequency, frame_length=frame_length, frame_shift=frame_shift,
-                         preemphasis_coefficient=preemphasis_coefficient, window_type=window_type,
-                         blackman_coeff=blackman_coeff, remove_dc_offset=remove_dc_offset,
-                         round_to_power_of_two=round_to_power_of_two, snip_edges=snip_edges, dither=dither,
-                         energy_floor=energy_floor, raw_energy=raw_energy, subtract_mean=subtract_mean,
-                         input_scale=input_scale)
-        self.num_mel_bins = num_mel_bins
-        self.use_energy = use_energy
-        self.htk_compat = htk_compat
-        # The options as torchaudio.compliance.kaldi names them (for reference checks, see kaldi_options()).
-        self._kaldi_options = dict(
-            sample_frequency=sample_frequency, frame_length=frame_length, frame_shift=frame_shift,
-            num_mel_bins=num_mel_bins, low_freq=low_freq, high_freq=high_freq,
-            preemphasis_coefficient=preemphasis_coefficient, window_type=window_type,
-            blackman_coeff=blackman_coeff, remove_dc_offset=remove_dc_offset,
-            round_to_power_of_two=round_to_power_of_two, snip_edges=snip_edges, dither=dither,
-            use_energy=use_energy, energy_floor=energy_floor, raw_energy=raw_energy, htk_compat=htk_compat,
-            subtract_mean=subtract_mean, vtln_warp=vtln_warp, vtln_low=vtln_low, vtln_high=vtln_high)
+    def __init__(self, options: MelOptions, *, input_scale: float, trainable: bool):
+        o = options
+        super().__init__(o, input_scale=input_scale, energy_floor=o.energy_floor, raw_energy=o.raw_energy)
+        self.num_mel_bins = o.num_mel_bins
+        self.use_energy = o.use_energy
+        self.htk_compat = o.htk_compat
         try:
-            banks, _ = get_mel_banks(num_mel_bins, self.padded_window_size, self.sample_frequency, low_freq,
-                                     high_freq, vtln_low, vtln_high, vtln_warp)
+            banks, _ = get_mel_banks(o.num_mel_bins, self.padded_window_size, self.sample_frequency, o.low_freq,
+                                     o.high_freq, o.vtln_low, o.vtln_high, o.vtln_warp)
         except AssertionError as e:
             raise ValueError(f"bad mel filterbank options: {e}") from None
         # (num_mel_bins, n_fft // 2): Kaldi's triangles; the Nyquist bin has weight 0 and is left out.
@@ -244,12 +281,12 @@ class _KaldiFrontend(SpectralFrontend):
     def kaldi_options(self) -> dict:
         """Keyword arguments that make `torchaudio.compliance.kaldi.fbank/mfcc` compute these features
         (on `waveform * input_scale`)."""
-        return dict(self._kaldi_options)
+        return asdict(self.options)
 
     def extra_repr(self) -> str:
-        o = self._kaldi_options
-        return (f"sample_frequency={o['sample_frequency']}, frame_length={o['frame_length']}, "
-                f"frame_shift={o['frame_shift']}, num_mel_bins={self.num_mel_bins}, feature_dim={self.feature_dim}, "
+        o = self.options
+        return (f"sample_frequency={o.sample_frequency}, frame_length={o.frame_length}, "
+                f"frame_shift={o.frame_shift}, num_mel_bins={self.num_mel_bins}, feature_dim={self.feature_dim}, "
                 f"dither={self.dither}, trainable={self.trainable}")
 
     def filter_weights(self) -> Tensor:
@@ -264,27 +301,14 @@ class Fbank(_KaldiFrontend):
     """Kaldi log mel filterbank (`compute-fbank-feats`), batched. Output dim `num_mel_bins (+1 with use_energy)`.
 
     forward(waves: (B, S) float in [-1, 1], lengths: (B,)) -> (feats (B, T, D), frame_lengths (B,))
+    `options`: any field of `FbankOptions`, as keywords.
     """
 
-    def __init__(self, *, sample_frequency: float = 16000.0, frame_length: float = 25.0, frame_shift: float = 10.0,
-                 num_mel_bins: int = 40, low_freq: float = 20.0, high_freq: float = 0.0,
-                 preemphasis_coefficient: float = 0.97, window_type: str = "povey", blackman_coeff: float = 0.42,
-                 remove_dc_offset: bool = True, round_to_power_of_two: bool = True, snip_edges: bool = True,
-                 dither: float = 0.0, use_energy: bool = False, energy_floor: float = 0.0, raw_energy: bool = True,
-                 htk_compat: bool = False, use_log_fbank: bool = True, use_power: bool = True,
-                 subtract_mean: bool = False, vtln_warp: float = 1.0, vtln_low: float = 100.0,
-                 vtln_high: float = -500.0, input_scale: float = 32768.0, trainable: bool = False):
-        super().__init__(sample_frequency=sample_frequency, frame_length=frame_length, frame_shift=frame_shift,
-                         num_mel_bins=num_mel_bins, low_freq=low_freq, high_freq=high_freq,
-                         preemphasis_coefficient=preemphasis_coefficient, window_type=window_type,
-                         blackman_coeff=blackman_coeff, remove_dc_offset=remove_dc_offset,
-                         round_to_power_of_two=round_to_power_of_two, snip_edges=snip_edges, dither=dither,
-                         use_energy=use_energy, energy_floor=energy_floor, raw_energy=raw_energy,
-                         htk_compat=htk_compat, subtract_mean=subtract_mean, vtln_warp=vtln_warp,
-                         vtln_low=vtln_low, vtln_high=vtln_high, input_scale=input_scale, trainable=trainable)
-        self.use_log_fbank = use_log_fbank
-        self.use_power = use_power
-        self._kaldi_options.update(use_log_fbank=use_log_fbank, use_power=use_power)
+    def __init__(self, *, input_scale: float = 32768.0, trainable: bool = False, **options):
+        options = FbankOptions(**options)
+        super().__init__(options, input_scale=input_scale, trainable=trainable)
+        self.use_log_fbank = options.use_log_fbank
+        self.use_power = options.use_power
 
     @property
     def feature_dim(self) -> int:
@@ -307,28 +331,16 @@ class Mfcc(_KaldiFrontend):
     With `use_energy` (Kaldi's default) C0 is replaced by the log frame energy; with `htk_compat`
     C0/energy moves to the last column.
     forward(waves: (B, S) float in [-1, 1], lengths: (B,)) -> (feats (B, T, num_ceps), frame_lengths (B,))
+    `options`: any field of `MfccOptions`, as keywords.
     """
 
-    def __init__(self, *, sample_frequency: float = 16000.0, frame_length: float = 25.0, frame_shift: float = 10.0,
-                 num_mel_bins: int = 23, num_ceps: int = 13, cepstral_lifter: float = 22.0, low_freq: float = 20.0,
-                 high_freq: float = 0.0, preemphasis_coefficient: float = 0.97, window_type: str = "povey",
-                 blackman_coeff: float = 0.42, remove_dc_offset: bool = True, round_to_power_of_two: bool = True,
-                 snip_edges: bool = True, dither: float = 0.0, use_energy: bool = True, energy_floor: float = 0.0,
-                 raw_energy: bool = True, htk_compat: bool = False, subtract_mean: bool = False,
-                 vtln_warp: float = 1.0, vtln_low: float = 100.0, vtln_high: float = -500.0,
-                 input_scale: float = 32768.0, trainable: bool = False):
+    def __init__(self, *, input_scale: float = 32768.0, trainable: bool = False, **options):
+        options = MfccOptions(**options)
+        num_mel_bins, num_ceps, cepstral_lifter = options.num_mel_bins, options.num_ceps, options.cepstral_lifter
         if not 0 < num_ceps <= num_mel_bins:
             raise ValueError(f"num_ceps {num_ceps} must be between 1 and num_mel_bins {num_mel_bins}")
-        super().__init__(sample_frequency=sample_frequency, frame_length=frame_length, frame_shift=frame_shift,
-                         num_mel_bins=num_mel_bins, low_freq=low_freq, high_freq=high_freq,
-                         preemphasis_coefficient=preemphasis_coefficient, window_type=window_type,
-                         blackman_coeff=blackman_coeff, remove_dc_offset=remove_dc_offset,
-                         round_to_power_of_two=round_to_power_of_two, snip_edges=snip_edges, dither=dither,
-                         use_energy=use_energy, energy_floor=energy_floor, raw_energy=raw_energy,
-                         htk_compat=htk_compat, subtract_mean=subtract_mean, vtln_warp=vtln_warp,
-                         vtln_low=vtln_low, vtln_high=vtln_high, input_scale=input_scale, trainable=trainable)
+        super().__init__(options, input_scale=input_scale, trainable=trainable)
         self.num_ceps = num_ceps
-        self._kaldi_options.update(num_ceps=num_ceps, cepstral_lifter=cepstral_lifter)
         # Kaldi's DCT: orthonormal DCT-II whose C0 row is sqrt(1/N); (num_mel_bins, num_ceps).
         dct = torchaudio.functional.create_dct(num_mel_bins, num_mel_bins, "ortho")
         dct[:, 0] = math.sqrt(1.0 / num_mel_bins)

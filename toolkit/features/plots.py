@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from toolkit.features.gammatone import erb_rate_to_hz, hz_to_erb_rate
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
@@ -78,11 +80,13 @@ def plot_filters(init: nn.Module, learned: nn.Module | None, path: str | Path, t
 
 
 def _hz_to_erb_rate(freq: np.ndarray) -> np.ndarray:
-    return 21.4 * np.log10(4.37 * np.clip(freq, 0, None) / 1000 + 1)
+    """`hz_to_erb_rate` on numpy arrays (for matplotlib), negative frequencies taken as 0 Hz."""
+    return hz_to_erb_rate(torch.from_numpy(np.clip(np.asarray(freq, dtype=np.float64), 0, None))).numpy()
 
 
 def _erb_rate_to_hz(rate: np.ndarray) -> np.ndarray:
-    return (10 ** (np.asarray(rate) / 21.4) - 1) * 1000 / 4.37
+    """`erb_rate_to_hz` on numpy arrays (for matplotlib)."""
+    return erb_rate_to_hz(torch.from_numpy(np.asarray(rate, dtype=np.float64))).numpy()
 
 
 def _erb_rate_axis(ax, nyquist: float) -> None:

@@ -10,6 +10,8 @@ never leaks into real frames, and padded frames come out as zeros.
 import torch
 from torch import Tensor, nn
 
+from toolkit.utils.masks import lengths_to_mask
+
 
 def as_padded_batch(feats: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor, bool]:
     """(B, T, D) features and (B,) lengths from a single (T, D) matrix or a padded batch."""
@@ -39,7 +41,7 @@ def context_frames(feats: Tensor, lengths: Tensor, offsets: range) -> Tensor:
     index = torch.minimum((t[:, None] + offsets[None, :]).clamp(min=0)[None], last)  # (B, T, K)
     picked = torch.gather(feats, 1, index.reshape(batch, -1, 1).expand(-1, -1, dim))
     picked = picked.view(batch, frames, len(offsets), dim)
-    valid = (t[None, :] < lengths[:, None])[:, :, None, None]
+    valid = lengths_to_mask(lengths, frames)[:, :, None, None]                 # (B, T, 1, 1)
     return picked.masked_fill(~valid, 0.0)
 
 

@@ -12,6 +12,7 @@ from toolkit.data.feature_spec import FeatureSpec
 from toolkit.data.cmvn import cmvn_stats
 from toolkit.features.cmvn import GlobalCMVN
 from toolkit.features.deltas import add_deltas
+from toolkit.utils.masks import lengths_to_mask
 
 
 class AcousticModel(nn.Module):
@@ -41,7 +42,7 @@ class AcousticModel(nn.Module):
         stats = 0
         for batch in batches:
             x, lengths = self.features(batch["input"], batch["input_lengths"])
-            mask = torch.arange(x.shape[1])[None, :] < lengths[:, None]
+            mask = lengths_to_mask(lengths, x.shape[1])
             stats = stats + cmvn_stats(x[mask])                         # Kaldi (2, D+1) layout
         fitted = GlobalCMVN.from_stats(stats, norm_means=True, norm_vars=True)
         self.normalizer.load_state_dict(fitted.state_dict())

@@ -8,12 +8,14 @@ about 6x faster than PyTorch's packed-sequence LSTM, which cannot use the oneDNN
 import torch
 from torch import nn
 
+from toolkit.utils.masks import lengths_to_mask
+
 
 def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Reverse each sequence of x (B, T, D) within its length; padding stays at the end."""
-    t = torch.arange(x.shape[1], device=x.device)[None, :]                  # (1, T)
-    lengths = lengths.to(x.device)[:, None]                                  # (B, 1)
-    index = torch.where(t < lengths, lengths - 1 - t, t)                     # (B, T)
+    lengths = lengths.to(x.device)
+    t = torch.arange(x.shape[1], device=x.device)                            # (T,)
+    index = torch.where(lengths_to_mask(lengths, x.shape[1]), lengths[:, None] - 1 - t, t)  # (B, T)
     return torch.gather(x, 1, index[:, :, None].expand_as(x))
 
 

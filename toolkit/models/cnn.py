@@ -21,11 +21,7 @@ from torch import nn
 
 from toolkit.models.bilstm import BiLSTM
 from toolkit.models.dnn import DNN
-
-
-def frame_mask(lengths: torch.Tensor, frames: int) -> torch.Tensor:
-    """(B,) lengths -> (B, T) bool, True on real frames."""
-    return torch.arange(frames, device=lengths.device)[None, :] < lengths[:, None]
+from toolkit.utils.masks import lengths_to_mask
 
 
 class ConvBlock(nn.Module):
@@ -43,7 +39,7 @@ class ConvBlock(nn.Module):
         self.time_pool = time_pool
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mask = frame_mask(lengths, x.shape[2])                                  # (B, T)
+        mask = lengths_to_mask(lengths, x.shape[2])                             # (B, T)
         x = self.conv(x * mask[:, None, :, None])                               # (B, C, T, F)
         # BatchNorm over real frames only: (N_real, C, F) through BatchNorm1d, padding written back as 0.
         frames = x.transpose(1, 2)                                              # (B, T, C, F)

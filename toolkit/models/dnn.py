@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from toolkit.features.splice import splice_feats
+from toolkit.utils.masks import lengths_to_mask
 
 
 class DNN(nn.Module):
@@ -25,7 +26,7 @@ class DNN(nn.Module):
     def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """feats: (B, T, D), lengths: (B,) -> logits (B, T, num_classes), lengths (B,)."""
         x = splice_feats(feats, self.context, self.context, lengths)          # (B, T, D * (2c+1))
-        mask = torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None].to(x.device)
+        mask = lengths_to_mask(lengths.to(x.device), x.shape[1])                  # (B, T)
         # BatchNorm statistics must come from real frames only, not padding.
         h = x.new_zeros(*x.shape[:2], self.output.in_features)
         h[mask] = self.hidden(x[mask])                    # (N_real_frames, H)

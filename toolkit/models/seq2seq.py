@@ -37,6 +37,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from toolkit.data.tokenizer import BOS_ID, EOS_ID, PAD_ID
+from toolkit.utils.masks import lengths_to_mask
 
 RNN_TYPES = {"gru": nn.GRU, "lstm": nn.LSTM}
 ATTENTION_TYPES = ("additive", "general", "dot")
@@ -169,7 +170,7 @@ class AttentionSeq2Seq(nn.Module):
             h = h[0]                                                              # (2*L_enc, B, He)
         memory, _ = pad_packed_sequence(out, batch_first=True, total_length=src.size(1))
         memory = self.dropout(memory)                                             # (B, S, 2He)
-        mask = torch.arange(src.size(1), device=src.device) < src_lengths.to(src.device).unsqueeze(1)
+        mask = lengths_to_mask(src_lengths.to(src.device), src.size(1))             # (B, S)
         final = torch.cat([h[-2], h[-1]], dim=1)                                  # (B, 2He)
         return EncoderOutput(memory, self.attention.keys(memory), mask, final)
 

@@ -19,6 +19,7 @@ token; the in-row insertion recurrence is a running minimum), so a 100 x 100 ali
 under a millisecond and thousands of utterances score in about a second.
 """
 import enum
+import math
 from dataclasses import dataclass
 from typing import Hashable, Iterable, Sequence
 
@@ -42,8 +43,12 @@ class Edit:
 
 
 @dataclass(frozen=True, slots=True)
-class EditCounts:
-    """Numbers of correct, substituted, deleted and inserted tokens in one or more alignments."""
+class ErrorCounts:
+    """Counts over one or more aligned utterances: sentences, reference tokens and C/S/D/I.
+    Sums with `+`; `count_edits` gives those of one alignment."""
+    snt: int = 0      # utterances
+    snt_err: int = 0  # utterances with at least one error
+    n: int = 0        # reference tokens (= cor + sub + dele)
     cor: int = 0
     sub: int = 0
     dele: int = 0
@@ -54,20 +59,29 @@ class EditCounts:
         return self.sub + self.dele + self.ins
 
     @property
-    def n_ref(self) -> int:
-        return self.cor + self.sub + self.dele
+    def err(self) -> float:
+        """Error rate in percent, 100 (S + D + I) / N; inf when N = 0 but there are insertions."""
+        return self.pct(self.errors)
 
-    def __add__(self, other: "EditCounts") -> "EditCounts":
-        return EditCounts(self.cor + other.cor, self.sub + other.sub,
-                          self.dele + other.dele, self.ins + other.ins)
+    def pct(self, count: int) -> float:
+        """`count` as a percentage of the reference tokens."""
+        if self.n == 0:
+            return 0.0 if count == 0 else math.inf
+        return 100.0 * count / self.n
+
+    def __add__(self, other: "ErrorCounts") -> "ErrorCounts":
+        return ErrorCounts(self.snt + other.snt, self.snt_err + other.snt_err, self.n + other.n,
+                           self.cor + other.cor, self.sub + other.sub, self.dele + other.dele,
+                           self.ins + other.ins)
 
 
-def count_edits(edits: Iterable[Edit]) -> EditCounts:
-    """Tally an alignment into C/S/D/I counts."""
+def count_edits(edits: Iterable[Edit]) -> ErrorCounts:
+    """Tally one alignment (one utterance) into C/S/D/I counts."""
     n = {op: 0 for op in Op}
     for e in edits:
         n[e.op] += 1
-    return EditCounts(n[Op.CORRECT], n[Op.SUBSTITUTION], n[Op.DELETION], n[Op.INSERTION])
+    cor, sub, dele, ins = n[Op.CORRECT], n[Op.SUBSTITUTION], n[Op.DELETION], n[Op.INSERTION]
+    return ErrorCounts(1, int(sub + dele + ins > 0), cor + sub + dele, cor, sub, dele, ins)
 
 
 def align(ref: Sequence[Hashable], hyp: Sequence[Hashable]) -> list[Edit]:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from toolkit.scoring.alignment import Edit, Op, align, count_edits, format_alignment
+from toolkit.scoring.alignment import Edit, ErrorCounts, Op, align, count_edits, format_alignment
 from toolkit.utils.atomic import atomic_write
 
 log = logging.getLogger(__name__)
@@ -50,38 +50,6 @@ class UtteranceMismatchError(ValueError):
                 parts.append(f"{len(ids)} utterance(s) {where} ({shown})")
         super().__init__("; ".join(parts) + f"; {n_common} utterance(s) in both "
                          "(score only those with only_common=True / --only-common)")
-
-
-@dataclass(frozen=True, slots=True)
-class ErrorCounts:
-    """Counts over a set of utterances: sentences, reference tokens and C/S/D/I."""
-    snt: int = 0      # utterances
-    snt_err: int = 0  # utterances with at least one error
-    n: int = 0        # reference tokens (= cor + sub + dele)
-    cor: int = 0
-    sub: int = 0
-    dele: int = 0
-    ins: int = 0
-
-    @property
-    def errors(self) -> int:
-        return self.sub + self.dele + self.ins
-
-    @property
-    def err(self) -> float:
-        """Error rate in percent, 100 (S + D + I) / N; inf when N = 0 but there are insertions."""
-        return self.pct(self.errors)
-
-    def pct(self, count: int) -> float:
-        """`count` as a percentage of the reference tokens."""
-        if self.n == 0:
-            return 0.0 if count == 0 else math.inf
-        return 100.0 * count / self.n
-
-    def __add__(self, other: "ErrorCounts") -> "ErrorCounts":
-        return ErrorCounts(self.snt + other.snt, self.snt_err + other.snt_err, self.n + other.n,
-                           self.cor + other.cor, self.sub + other.sub, self.dele + other.dele,
-                           self.ins + other.ins)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,8 +162,7 @@ def score(refs: Mapping[str, Sequence[str]], hyps: Mapping[str, Sequence[str]], 
             ref = _map_tokens(ref, token_map, "reference", utt)
             hyp = _map_tokens(hyp, token_map, "hypothesis", utt)
         edits = align(ref, hyp)
-        c = count_edits(edits)
-        counts = ErrorCounts(1, int(c.errors > 0), len(ref), c.cor, c.sub, c.dele, c.ins)
+        counts = count_edits(edits)
         spk = utt2spk[utt] if utt2spk is not None else None
         report.utterances[utt] = UttScore(utt, spk, ref, hyp, edits, counts)
         report.totals += counts

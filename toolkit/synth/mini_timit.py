@@ -39,13 +39,13 @@ import torch
 import torchaudio
 from tqdm import tqdm
 
-from toolkit.corpora.espeak import SAMPLE_RATE as ESPEAK_RATE
-from toolkit.corpora.espeak import (EspeakError, EspeakSynthesizer, PhonemeEvent, Synthesis, Word,
-                                   espeak_version)
-from toolkit.corpora.espeak_timit_phones import (PAUSE, SILENCE, PhoneSegment, align_timit_phones,
-                                                 resample_segments)
-from toolkit.corpora.sentences import SA_SENTENCES, generate_sentences
 from toolkit.corpora.timit_protocol import CORE_TEST_SPEAKERS, DEV_SPEAKERS, PHONES_61
+from toolkit.synth.espeak import SAMPLE_RATE as ESPEAK_RATE
+from toolkit.synth.espeak import (EspeakError, EspeakSynthesizer, PhonemeEvent, Synthesis, Word,
+                                  espeak_version)
+from toolkit.synth.espeak_timit_phones import (PAUSE, SILENCE, PhoneSegment, align_timit_phones,
+                                               resample_segments)
+from toolkit.synth.sentences import SA_SENTENCES, generate_sentences
 from toolkit.utils.atomic import atomic_write
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from toolkit.corpora.espeak import PAUSE_SYMBOLS, Synthesis, strip_stress
+from toolkit.synth.espeak import PAUSE_SYMBOLS, Synthesis, strip_stress
 from toolkit.corpora.timit_protocol import PHONES_61
 
 SILENCE = "h#"
@@ -184,7 +184,7 @@ def _units(synth: Synthesis, accent: str) -> list[tuple[tuple[str, ...], int, in
             labelled.append(timit_labels(p.symbol, accent))
         except UnknownPhonemeError as e:
             raise UnknownPhonemeError(f"{e} (voice {synth.voice!r}, text {synth.text!r}); "
-                                      f"add it to toolkit/corpora/espeak_timit_phones.py") from None
+                                      f"add it to toolkit/synth/espeak_timit_phones.py") from None
     units: list[list] = []
     if events[0].start > 0:
         units.append([(SILENCE,), 0, events[0].start, None])

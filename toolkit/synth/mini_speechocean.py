@@ -33,12 +33,12 @@ from pathlib import Path
 import soundfile as sf
 import torch
 
-from toolkit.corpora.espeak import EspeakSynthesizer, PhonemeEvent, espeak_version
-from toolkit.corpora.espeak_timit_phones import ACCENTS, CLOSURES, accent_of, timit_labels
-from toolkit.corpora.mini_timit import (FEMALE_VARIANTS, MALE_VARIANTS, SAMPLE_RATE, Prompt, Speaker,
-                                        _draw_voice, completed_corpus, render_speakers, render_utterance,
-                                        seeded_rng)
-from toolkit.corpora.sentences import generate_sentences
+from toolkit.synth.espeak import EspeakSynthesizer, PhonemeEvent, espeak_version
+from toolkit.synth.espeak_timit_phones import ACCENTS, CLOSURES, accent_of, timit_labels
+from toolkit.synth.mini_timit import (FEMALE_VARIANTS, MALE_VARIANTS, SAMPLE_RATE, Prompt, Speaker,
+                                      _draw_voice, completed_corpus, render_speakers, render_utterance,
+                                      seeded_rng)
+from toolkit.synth.sentences import generate_sentences
 from toolkit.utils.atomic import atomic_write
 
 log = logging.getLogger(__name__)
