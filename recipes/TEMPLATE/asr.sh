@@ -31,7 +31,7 @@ help_message="Usage: $0 [options] [hydra overrides for training, e.g. optim.lr=5
 read -ra defaults <<< "$default_overrides"
 overrides=("$@")
 frontend_overrides=()
-for o in "${defaults[@]}" "${overrides[@]}"; do [[ $o == frontend.* ]] && frontend_overrides+=("$o"); done
+for o in "${defaults[@]}" "${overrides[@]}"; do [[ $o =~ ^[+~]*frontend\. ]] && frontend_overrides+=("$o"); done
 # Names come from toolkit/utils/naming.py, as for `python -m toolkit.bin.train`: the features go to
 # dump/<frontend>[_<overrides that change them>], the experiment to exp/<model>_<frontend>[_<the user's
 # overrides that change it>] (or <exp_tag>), so other settings never reuse or resume these.
