@@ -15,8 +15,8 @@ from toolkit.data.datadir import read_table, validate_data_dir, write_table
 from toolkit.features import (Fbank, GlobalCMVN, Mfcc, apply_cmvn, compute_cmvn_stats, extract_features,
                               read_cmvn_stats)
 from toolkit.features.extract import frontend_sample_rate
+from toolkit.utils.config import compose_config
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _make_data_dir(root: Path, n_per_spk: int = 3, sr: int = 16000, seed: int = 0) -> Path:
@@ -124,6 +124,14 @@ def test_wrong_sample_rate_fails_clearly(tmp_path):
     assert counts["utterances"] == 2
 
 
+def test_dump_dir_with_a_comma_is_refused_before_anything_is_written(tmp_path):
+    data = _make_data_dir(tmp_path, n_per_spk=1)
+    (tmp_path / "dump").mkdir()
+    with pytest.raises(ValueError, match=r"fbank_a=1,b=2: a dump dir path must not contain ','"):
+        extract_features(data, tmp_path / "dump" / "fbank_a=1,b=2", Fbank())
+    assert list((tmp_path / "dump").iterdir()) == []
+
+
 def test_too_short_utterance_is_dropped(tmp_path):
     data = _make_data_dir(tmp_path, n_per_spk=2)
     sf.write(read_table(data / "wav.scp")["spk1_u1"], np.zeros(200, dtype=np.float32), 16000, subtype="PCM_16")
@@ -135,7 +143,7 @@ def test_too_short_utterance_is_dropped(tmp_path):
 
 @pytest.mark.parametrize("name, cls, dim", [("fbank", Fbank, 40), ("mfcc", Mfcc, 13)])
 def test_frontend_configs_instantiate(name, cls, dim):
-    config = OmegaConf.load(REPO / "conf" / "frontend" / f"{name}.yaml")
+    config = compose_config([f"+frontend={name}"]).frontend
     frontend = instantiate(config)
     assert type(frontend) is cls and frontend.feature_dim == dim and not frontend.trainable
     config.trainable = True
@@ -146,9 +154,31 @@ def test_command_line_tools(tmp_path):
     from toolkit.bin import compute_cmvn, extract_feats
     data = _make_data_dir(tmp_path, n_per_spk=2)
     dump = tmp_path / "dump"
-    extract_feats.main(["--frontend", str(REPO / "conf" / "frontend" / "mfcc.yaml"), "--nj", "2", str(data), str(dump)])
-    assert all(m.shape[1] == 13 for m in _read_feats(dump).values())
+    extract_feats.main(["--frontend", "mfcc", "--nj", "2", str(data), str(dump), "frontend.num_ceps=11"])
+    assert all(m.shape[1] == 11 for m in _read_feats(dump).values())
+    assert OmegaConf.load(dump / "frontend.yaml") == compose_config(["+frontend=mfcc", "frontend.num_ceps=11"]).frontend
     compute_cmvn.main([str(dump)])
     compute_cmvn.main(["--global", str(dump)])
     assert sorted(read_cmvn_stats(dump / "cmvn.scp")) == ["spk1", "spk2"]
     assert (dump / "global_cmvn.ark").is_file()
+
+
+def test_extract_feats_composes_frontends_with_hydra(tmp_path, capsys):
+    """A user's frontend config comes from --config-dir; a YAML path, a key the frontend lacks or an
+    override of something else is one clear line, before any file is written."""
+    from toolkit.bin import extract_feats
+    data = _make_data_dir(tmp_path, n_per_spk=1)
+    mine = tmp_path / "myconf" / "frontend"
+    mine.mkdir(parents=True)
+    (mine / "fbank23.yaml").write_text("_target_: toolkit.features.kaldi.Fbank\nnum_mel_bins: 23\n")
+    extract_feats.main(["--frontend", "fbank23", "--config-dir", str(tmp_path / "myconf"), str(data),
+                        str(tmp_path / "dump23")])
+    assert all(m.shape[1] == 23 for m in _read_feats(tmp_path / "dump23").values())
+    for args, message in [(["--frontend", "conf/frontend/fbank.yaml"], "give a config name such as fbank"),
+                          (["--frontend", "fbank", "frontend.num_bins=3"], "Could not override 'frontend.num_bins'"),
+                          (["--frontend", "fbank", "optim.lr=3"], "must change the frontend"),
+                          (["--frontend", "nope"], "Could not find 'frontend/nope'")]:
+        with pytest.raises(SystemExit):
+            extract_feats.main([*args[:2], str(data), str(tmp_path / "bad"), *args[2:]])
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()

@@ -183,7 +183,7 @@ def test_frontend_configs_instantiate_with_framing_attributes(name, cls, dim):
 
 
 def test_precomputed_gammatone_equals_the_trainable_frontend_at_init(tmp_path):
-    """extract_feats with conf/frontend/gammatone.yaml gives the features the model's first layer computes."""
+    """extract_feats --frontend gammatone gives the features the model's first layer computes."""
     wav_scp = {}
     for i, n in enumerate([5000, 9000]):
         path = tmp_path / f"u{i}.wav"
@@ -194,8 +194,7 @@ def test_precomputed_gammatone_equals_the_trainable_frontend_at_init(tmp_path):
     write_table(data / "utt2spk", {u: "s" for u in wav_scp})
     write_table(data / "spk2utt", {"s": list(wav_scp)})
     write_table(data / "text", {u: "a" for u in wav_scp})
-    extract_feats.main(["--frontend", str(FRONTENDS / "gammatone.yaml"), str(data), str(tmp_path / "dump"),
-                        "frontend.num_channels=32"])
+    extract_feats.main(["--frontend", "gammatone", str(data), str(tmp_path / "dump"), "frontend.num_channels=32"])
     learnable = _frontend("gammatone", trainable=True, num_channels=32)
     for utt, feats in kaldiio.load_scp(str(tmp_path / "dump" / "feats.scp")).items():
         wave, _ = read_audio(wav_scp[utt])
@@ -211,15 +210,18 @@ def _is_png(path: Path) -> bool:
 
 
 def test_plot_filters_for_configs_without_checkpoint(tmp_path):
-    assert plot_filters.main([str(FRONTENDS / "gammatone.yaml"), "--out", str(tmp_path / "gt.png"),
-                              "frontend.init=random"]) == 0
+    assert plot_filters.main(["gammatone", "--out", str(tmp_path / "gt.png"), "frontend.init=random"]) == 0
     assert _is_png(tmp_path / "gt.png")
     exp = tmp_path / "exp"
     exp.mkdir()
     OmegaConf.save(OmegaConf.create({"frontend": OmegaConf.load(FRONTENDS / "learnable_mel.yaml")}),
                    exp / "config.yaml")
     assert plot_filters.main([str(exp)]) == 0 and _is_png(exp / "filters.png")
+    assert plot_filters.main([str(exp), "--out", str(tmp_path / "24.png"), "frontend.num_mel_bins=24"]) == 0
+    assert _is_png(tmp_path / "24.png")
+    assert plot_filters.main([str(exp), "--out", str(tmp_path / "no.png"), "frontend.bins=24"]) == 1
     assert plot_filters.main([str(tmp_path / "missing")]) == 1
+    assert plot_filters.main(["no_such_frontend"]) == 1
 
 
 class _TinyModel(nn.Module):

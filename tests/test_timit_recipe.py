@@ -52,21 +52,27 @@ def test_feature_and_experiment_dirs_are_named_after_the_overrides(tmp_path):
     assert ask("feats") == "dump/gammatone"
     assert ask("feats", "frontend.trainable=true") == "dump/gammatone"    # same features at init
     assert ask("feats", "frontend.seed=3", "frontend.init=random", "optim.lr=1") == \
-        "dump/gammatone_frontend.init=random,frontend.seed=3"
+        "dump/gammatone_frontend.init=random_frontend.seed=3"
     assert ask("exp", "--model", "dnn", "trainer.max_epochs=3", "optim.lr=1e-3", "frontend.init=random") == \
-        "exp/dnn_gammatone_frontend.init=random,optim.lr=1e-3"
+        "exp/dnn_gammatone_frontend.init=random_optim.lr=1e-3"
+    assert ask("exp", "--model", "dnn", "--exp-tag", "_mine", "optim.lr=1e-3") == "exp/dnn_gammatone_mine"
 
 
-def test_frontend_override_gets_its_own_features_and_trains(tiny_timit):
-    """Stages 2-3 with a frontend override: 24-bin fbank goes to its own dump (the 40-bin one stays),
-    and training reads it through a path holding '=' (quoted for Hydra)."""
+def test_frontend_overrides_get_their_own_features_and_train(tiny_timit):
+    """Stages 2-3 with two frontend overrides: 24-bin fbank at a 12 ms shift goes to its own dump (the
+    40-bin one stays), named without the ',' that kaldiio's ark,scp specifiers split on, and training
+    reads it through a path holding '=' (quoted for Hydra)."""
     from kaldiio import load_scp
 
+    overrides = ["frontend.num_mel_bins=24", "frontend.frame_shift=12"]
     run([str(ROOT / "recipes" / "TEMPLATE" / "asr.sh"), "--stage", "2", "--stop-stage", "3", "--model", "dnn",
-         "--test-sets", "dev", "frontend.num_mel_bins=24", "trainer.max_epochs=1"], cwd=tiny_timit,
-        env={"OMP_NUM_THREADS": "1"})
-    dims = {name: next(iter(load_scp(str(tiny_timit / "dump" / name / "dev" / "feats.scp")).values())).shape[1]
-            for name in ("fbank", "fbank_frontend.num_mel_bins=24")}
-    assert dims == {"fbank": 40, "fbank_frontend.num_mel_bins=24": 24}
-    config = OmegaConf.load(tiny_timit / "exp" / "dnn_fbank_frontend.num_mel_bins=24" / "config.yaml")
-    assert config.data.train == "dump/fbank_frontend.num_mel_bins=24/train" and config.frontend.num_mel_bins == 24
+         "--test-sets", "dev", *overrides, "trainer.max_epochs=1"], cwd=tiny_timit, env={"OMP_NUM_THREADS": "1"})
+    name = "fbank_frontend.frame_shift=12_frontend.num_mel_bins=24"
+    feats = {dump: load_scp(str(tiny_timit / "dump" / dump / "dev" / "feats.scp")) for dump in ("fbank", name)}
+    utt = next(iter(feats["fbank"]))
+    assert (feats["fbank"][utt].shape[1], feats[name][utt].shape[1]) == (40, 24)
+    assert round(len(feats["fbank"][utt]) / len(feats[name][utt]), 1) == 1.2   # 10 ms vs 12 ms frames
+    assert sorted(p.name for p in (tiny_timit / "dump").iterdir() if not p.is_dir()) == []
+    config = OmegaConf.load(tiny_timit / "exp" / f"dnn_{name}" / "config.yaml")
+    assert config.data.train == f"dump/{name}/train"
+    assert (config.frontend.num_mel_bins, config.frontend.frame_shift) == (24, 12)

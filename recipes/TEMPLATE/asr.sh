@@ -28,25 +28,15 @@ print_feats_dir=false  # print the feature dump dir (dump/<frontend>[_<frontend 
 help_message="Usage: $0 [options] [hydra overrides for training, e.g. optim.lr=5e-4 trainer.max_epochs=10]"
 . "$TOOLKIT_ROOT/tools/parse_options.sh"
 
-conf=$TOOLKIT_ROOT/conf
 read -ra defaults <<< "$default_overrides"
 overrides=("$@")
 frontend_overrides=()
-for o in "${defaults[@]}" "${overrides[@]}"; do [[ $o == frontend.* ]] && frontend_overrides+=("$o"); done
-# Features go to dump/<frontend>[_<its overrides>]: frontend overrides that change the features (all
-# but trainable, which changes only who reads them) get their own dump, never one another's.
-feats_tag=$(for o in "${frontend_overrides[@]}"; do [[ $o == frontend.trainable=* ]] || echo "$o"; done \
-  | LC_ALL=C sort | paste -sd, -)
-feats=dump/${frontend}${feats_tag:+_$feats_tag}
-if [ -z "$exp_tag" ]; then
-  # Name the experiment after the overrides that change it, like conf/asr.yaml's exp_dir does
-  # (sorted, comma-joined), so a run with other settings never resumes this one.
-  naming=$(for o in "${overrides[@]}"; do
-    case $o in data.*|exp_dir=*|trainer.progress=*|trainer.log_interval=*|trainer.max_epochs=*) ;; *) echo "$o" ;; esac
-  done | LC_ALL=C sort | paste -sd, -)
-  if [ -n "$naming" ]; then exp_tag=_$naming; fi
-fi
-exp=exp/${model}_${frontend}${exp_tag}
+for o in "${defaults[@]}" "${overrides[@]}"; do [[ $o =~ ^[+~]*frontend\. ]] && frontend_overrides+=("$o"); done
+# Names come from toolkit/utils/naming.py, as for `python -m toolkit.bin.train`: the features go to
+# dump/<frontend>[_<overrides that change them>], the experiment to exp/<model>_<frontend>[_<the user's
+# overrides that change it>] (or <exp_tag>), so other settings never reuse or resume these.
+feats=$(python -m toolkit.bin.names feats --frontend "$frontend" -- "${defaults[@]}" "${overrides[@]}")
+exp=$(python -m toolkit.bin.names exp --model "$model" --frontend "$frontend" --tag "$exp_tag" -- "${overrides[@]}")
 if [ "$print_exp_dir" = true ]; then echo "$exp"; exit 0; fi
 if [ "$print_feats_dir" = true ]; then echo "$feats"; exit 0; fi
 sets=$(echo "$train_set $dev_set $test_sets" | tr ' ' '\n' | awk 'NF && !seen[$0]++')
@@ -54,7 +44,7 @@ sets=$(echo "$train_set $dev_set $test_sets" | tr ' ' '\n' | awk 'NF && !seen[$0
 if in_stages 2; then
   stage_begin 2 "features ($frontend) and per-speaker CMVN for: $(echo $sets) -> $feats"
   for set in $sets; do
-    python -m toolkit.bin.extract_feats --frontend "$conf/frontend/$frontend.yaml" --nj "$nj" \
+    python -m toolkit.bin.extract_feats --frontend "$frontend" --nj "$nj" \
       "data/$set" "$feats/$set" "${frontend_overrides[@]}"
     python -m toolkit.bin.compute_cmvn "$feats/$set"
   done
@@ -63,7 +53,7 @@ fi
 
 if in_stages 3; then
   stage_begin 3 "train $model on $frontend features -> $exp"
-  # Paths are quoted for Hydra: names made of overrides hold '=' and ','.
+  # Paths are quoted for Hydra: names made of overrides hold '='.
   python -m toolkit.bin.train frontend="$frontend" model="$model" exp_dir="'$exp'" \
     data.train="'$feats/$train_set'" data.dev="'$feats/$dev_set'" data.lang="$lang" \
     trainer.progress=false "${defaults[@]}" "${overrides[@]}"

@@ -65,7 +65,7 @@ if [ -z "$pairs" ] && [ -z "$train_src" ]; then
     || { log "error: the embedded smoke test is German-English; --src/--tgt must be deu/eng (or give a corpus)"; exit 1; }
 fi
 [ "$word2vec" = true ] && [ -z "$exp_tag" ] && exp_tag=_w2v
-exp=exp/${model}_${src}-${tgt}${exp_tag}
+exp=$(python -m toolkit.bin.names translation --model "$model" --src "$src" --tgt "$tgt" --tag "$exp_tag")
 spm_dir=data/lang/joint
 
 if in_stages 0; then

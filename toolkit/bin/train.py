@@ -1,15 +1,13 @@
 """Train a model from a Hydra config: `python -m toolkit.bin.train [--config-name asr] key=value ...`.
 
 The primary config's `task` picks the trainer set-up (asr: conf/asr.yaml, translation: conf/translation.yaml).
+The configs are the package's (`pkg://toolkit.conf`); Hydra's `--config-dir DIR` adds a dir searched first.
 """
-from pathlib import Path
-
 import hydra
 from omegaconf import DictConfig
 
-from toolkit.utils.config import register_resolvers
+from toolkit.utils.config import CONFIG_PATH, VERSION_BASE, register_resolvers
 
-CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 register_resolvers()
 
 
@@ -19,7 +17,7 @@ def _tasks():
     return {"asr": train_asr, "translation": train_translation}
 
 
-@hydra.main(config_path=CONF_DIR, config_name="asr", version_base="1.3")
+@hydra.main(config_path=CONFIG_PATH, config_name="asr", version_base=VERSION_BASE)
 def main(cfg: DictConfig) -> None:
     tasks = _tasks()
     if cfg.task not in tasks:

@@ -13,7 +13,8 @@
 
 Training writes ``<out>/vectors.model`` (gensim native, training state included), optionally
 ``vectors.txt`` (word2vec text format, --save-text) and ``<out>/eval.json``. Hyperparameters come
-from conf/word2vec/<config>.yaml; the options override them. Word-level corpora are split into
+from the word2vec config --config (conf/word2vec/<name>.yaml, or <config-dir>/word2vec/<name>.yaml,
+composed with Hydra); the options override them. Word-level corpora are split into
 words and punctuation (--tokenize words) or on whitespace; --spm splits into sentencepiece pieces
 (the similarity/analogy sets are word-level, so piece vectors are not evaluated).
 """
@@ -25,17 +26,18 @@ import sys
 import time
 from pathlib import Path
 
+from hydra.errors import HydraException
 from omegaconf import OmegaConf
 
 from toolkit.data.tokenizer import SentencePieceTokenizer
 from toolkit.models.embeddings import (SIMILARITY_SETS, TokenizedCorpus, WordTokenizer, analogy, evaluate_analogies,
                                        evaluate_similarity, load_vectors, most_similar, save_vectors, train_word2vec)
 from toolkit.utils.atomic import atomic_write
+from toolkit.utils.config import compose_config
 from toolkit.utils.log import setup_logging
 
 log = logging.getLogger("train_word2vec")
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf" / "word2vec"
 #: command-line option -> train_word2vec argument
 OVERRIDES = {"dim": "vector_size", "window": "window", "min_count": "min_count", "negative": "negative",
              "sample": "sample", "epochs": "epochs", "workers": "workers", "seed": "seed"}
@@ -45,7 +47,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpus", action="append", help="training text, one sentence per line (repeatable)")
     p.add_argument("--out", help="output dir for vectors.model, vectors.txt, eval.json")
-    p.add_argument("--config", default="skipgram", help="conf/word2vec/<name>.yaml or a yaml path")
+    p.add_argument("--config", default="skipgram", help="word2vec config name (skipgram, cbow)")
+    p.add_argument("--config-dir", help="dir searched before the toolkit's conf/ (your own word2vec/<name>.yaml)")
     p.add_argument("--dim", type=int, help="vector size")
     p.add_argument("--window", type=int)
     p.add_argument("--min-count", type=int)
@@ -74,12 +77,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def load_config(name_or_path: str) -> dict:
-    path = Path(name_or_path) if Path(name_or_path).is_file() else CONF_DIR / f"{name_or_path}.yaml"
-    if not path.is_file():
-        choices = sorted(p.stem for p in CONF_DIR.glob("*.yaml"))
-        raise FileNotFoundError(f"no word2vec config {name_or_path!r} (choices: {', '.join(choices)} or a yaml path)")
-    return dict(OmegaConf.to_container(OmegaConf.load(path)))
+def load_config(name: str, config_dir: str | None = None) -> dict:
+    """The hyperparameters of word2vec config `name`, composed with Hydra."""
+    try:
+        return dict(OmegaConf.to_container(compose_config([f"+word2vec={name}"], config_dir=config_dir).word2vec))
+    except HydraException as e:
+        raise ValueError(f"--config {name}: {e}") from None
 
 
 def evaluate(kv) -> dict:
@@ -107,7 +110,7 @@ def _json_safe(obj):
 
 
 def train(args: argparse.Namespace) -> None:
-    options = load_config(args.config)
+    options = load_config(args.config, args.config_dir)
     options.update({key: getattr(args, opt) for opt, key in OVERRIDES.items() if getattr(args, opt) is not None})
     tokenizer = (SentencePieceTokenizer(args.spm) if args.spm
                  else WordTokenizer() if args.tokenize == "words" else None)

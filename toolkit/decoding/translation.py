@@ -29,7 +29,27 @@ from toolkit.models.seq2seq_search import Search
 
 log = logging.getLogger(__name__)
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+
+def _decode_config(name_or_path: str):
+    """The decode config `conf/decode/<name>.yaml` (composed with Hydra from the package's conf/), or a
+    user's yaml file; returns (config, where) for messages."""
+    from hydra.errors import MissingConfigException
+
+    from toolkit.utils.config import compose_config
+
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.is_file():
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such decode config")
+        return OmegaConf.load(path), str(path)
+    try:
+        return compose_config([f"+decode={name_or_path}"]).decode, f"conf/decode/{name_or_path}.yaml"
+    except MissingConfigException:
+        from importlib.resources import files
+        choices = sorted(p.name.removesuffix(".yaml") for p in files("toolkit.conf").joinpath("decode").iterdir()
+                         if p.name.startswith("seq2seq_"))
+        raise FileNotFoundError(f"no decode config {name_or_path!r} (choices: {', '.join(choices)} or a yaml path)") \
+            from None
 
 
 def search_from_config(name_or_path: str, **overrides) -> Search:
@@ -38,13 +58,7 @@ def search_from_config(name_or_path: str, **overrides) -> Search:
     Overrides are config keys (``beam_size=5``, ``max_len_a=1.2``); ``length_penalty`` and
     ``alpha`` set the penalty kind and exponent of a beam search.
     """
-    path = Path(name_or_path)
-    if not path.is_file():
-        path = CONF_DIR / "decode" / f"{name_or_path}.yaml"
-    if not path.is_file():
-        choices = sorted(p.stem for p in (CONF_DIR / "decode").glob("seq2seq_*.yaml"))
-        raise FileNotFoundError(f"no decode config {name_or_path!r} (choices: {', '.join(choices)} or a yaml path)")
-    cfg = OmegaConf.load(path)
+    cfg, path = _decode_config(name_or_path)
     kind, alpha = overrides.pop("length_penalty", None), overrides.pop("alpha", None)
     for key, value in overrides.items():
         if value is None:

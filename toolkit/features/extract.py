@@ -153,6 +153,8 @@ def extract_features(data_dir: str | Path, out_dir: str | Path, frontend: nn.Mod
         raise ValueError(f"{out_dir}: the dump dir must differ from the data dir")
     if nj < 1 or batch_size < 1:
         raise ValueError(f"nj ({nj}) and batch_size ({batch_size}) must be >= 1")
+    if "," in str(out_dir.absolute()):  # kaldiio's `ark,scp:<ark>,<scp>` would split the path
+        raise ValueError(f"{out_dir}: a dump dir path must not contain ',' (kaldiio splits on it); rename it")
     frontend_sample_rate(frontend)
     data = DataDir.load(data_dir)
     if not data.wav_scp:
