@@ -35,8 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     if commands:
         print(f"{args.data_dir}: reading the audio runs {len(commands)} shell command(s) from wav.scp "
               f"(refuse them with --no-pipes or {NO_PIPES_ENV}=1):")
-        for c in commands:
-            print(f"  {c}")
+        for where, command in commands:
+            print(f"  {where}: {command}")
     print(f"{args.data_dir}: OK" + (f" (runs {len(commands)} command(s))" if commands else ""))
     return 0
 

@@ -206,13 +206,13 @@ def _check_sorted(path: Path, keys: list[str], problems: list[str]) -> None:
             return
 
 
-def shell_commands(path: str | Path) -> list[str]:
-    """The shell commands that reading a data dir's audio runs: its `wav.scp` lines ending in `|`,
-    each as `wav.scp:<line> (<recording>): <command>`."""
+def shell_commands(path: str | Path) -> list[tuple[str, str]]:
+    """The shell commands that reading a data dir's audio runs (its `wav.scp` lines ending in `|`):
+    [(`<dir>/wav.scp:<line> (<recording>)`, command without the `|`)]."""
     wav_scp = Path(path) / "wav.scp"
     if not wav_scp.is_file():
         return []
-    return [f"{wav_scp}:{lineno} ({key}): {value.rstrip()[:-1].strip()}"
+    return [(f"{wav_scp}:{lineno} ({key})", value.rstrip()[:-1].strip())
             for lineno, (key, value) in enumerate(read_table(wav_scp).items(), 1) if is_pipe(value)]
 
 
@@ -250,7 +250,8 @@ def validate_data_dir(path: str | Path, *, need_text: bool = False, need_audio: 
                                 "toolkit runs commands only from wav.scp: write the matrices to an ark first "
                                 f"(e.g. copy-feats scp:{name} ark,scp:new.ark,new.scp)")
     if no_pipes and "wav.scp" in tables:
-        problems += [f"{c} is a shell command, refused (--no-pipes or {NO_PIPES_ENV})" for c in shell_commands(path)]
+        problems += [f"{where}: shell command refused (--no-pipes or {NO_PIPES_ENV}): {command}"
+                     for where, command in shell_commands(path)]
     if lang is not None:
         problems += _check_phones(path, Path(lang), tables.get("text"))
     for name in ("utt2spk",) + (("text",) if need_text else ()):
