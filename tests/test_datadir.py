@@ -2,7 +2,8 @@
 utterances present everywhere, subsets and splits stay consistent."""
 import pytest
 
-from toolkit.data.datadir import DataDir, DataDirError, fix_data_dir, read_table, validate_data_dir, write_table
+from toolkit.data.datadir import (DataDir, DataDirError, fix_data_dir, read_table, shell_commands, validate_data_dir,
+                                  write_table)
 
 
 def make_dir(path, n_spk=2, n_utt=3):
@@ -95,3 +96,82 @@ def test_validate_and_fix_command_lines(tmp_path, capsys):
     assert fix_cli.main([str(tmp_path)]) == 0
     assert validate_cli.main(["--need-text", str(tmp_path)]) == 0
     assert "spk0_u0" not in (tmp_path / "wav.scp").read_text()
+
+
+def test_non_utf8_bytes_are_named_by_file_and_line(tmp_path):
+    make_dir(tmp_path)
+    lines = (tmp_path / "text").read_bytes().splitlines()
+    lines[2] = b"spk0_u2 caf\xe9"                    # Latin-1, not UTF-8
+    (tmp_path / "text").write_bytes(b"\n".join(lines) + b"\n")
+    assert any(p.endswith("text:3: not valid UTF-8 (byte 0xe9 at byte 12 of the line); convert the file to "
+                          "UTF-8, e.g. with iconv -f LATIN1 -t UTF-8") for p in validate_data_dir(tmp_path))
+    make_dir(tmp_path / "b")
+    (tmp_path / "b" / "utt2spk").write_bytes(b"spk0_u0 spk0\nspk0_u1 spk\xff\n")
+    with pytest.raises(DataDirError, match=r"utt2spk:2: not valid UTF-8"):
+        fix_data_dir(tmp_path / "b")
+
+
+def test_fix_twice_keeps_every_backup(tmp_path):
+    make_dir(tmp_path)
+    wav = read_table(tmp_path / "wav.scp")
+    del wav["spk0_u1"]
+    write_table(tmp_path / "wav.scp", wav)
+    assert fix_data_dir(tmp_path)["removed"] == 1
+    assert fix_data_dir(tmp_path)["removed"] == 0
+    assert "spk0_u1" in (tmp_path / ".backup" / "utt2spk").read_text()        # the first run's originals
+    assert "spk0_u1" not in (tmp_path / ".backup.2" / "utt2spk").read_text()  # the second run's
+
+
+def test_tab_separated_tables_are_read_as_kaldi_does(tmp_path):
+    make_dir(tmp_path)
+    for name in ("utt2spk", "text", "wav.scp"):
+        lines = (tmp_path / name).read_text().splitlines()
+        (tmp_path / name).write_text("".join(line.replace(" ", "\t", 1) + "\n" for line in lines))
+    assert validate_data_dir(tmp_path, need_text=True) == []
+    assert read_table(tmp_path / "utt2spk")["spk0_u0"] == "spk0"
+    assert DataDir.load(tmp_path).text["spk1_u2"] == ["a", "b"]
+
+
+def test_lang_option_checks_phones_of_text_and_ctm(tmp_path):
+    make_dir(tmp_path)
+    lang = tmp_path / "lang"
+    lang.mkdir()
+    (lang / "phones.txt").write_text("a 0\nb 1\n")
+    assert validate_data_dir(tmp_path, lang=lang) == []
+    lines = (tmp_path / "text").read_text().splitlines()
+    lines[1] = "spk0_u1\ta zz"
+    lines[4] = "spk1_u1 zz b"
+    (tmp_path / "text").write_text("\n".join(lines) + "\n")
+    (tmp_path / "phones.ctm").write_text("spk0_u0 1 0.00 0.10 a\nspk0_u0 1 0.10 0.10 qq\n")
+    problems = validate_data_dir(tmp_path, lang=lang / "phones.txt")
+    assert f"{tmp_path / 'text'}:2: unknown phone 'zz' in utterance 'spk0_u1' (not in {lang / 'phones.txt'}); " \
+           "1 more line(s) with unknown phones" in problems
+    assert any(p.startswith(f"{tmp_path / 'phones.ctm'}:2: unknown phone 'qq' in utterance 'spk0_u0'")
+               for p in problems)
+    assert len(problems) == 2
+
+
+def test_commands_in_scp_files_are_listed_or_refused(tmp_path, capsys, monkeypatch):
+    from toolkit.bin import validate_data_dir as validate_cli
+
+    make_dir(tmp_path)
+    wav = read_table(tmp_path / "wav.scp")
+    wav["spk0_u1"] = f"touch {tmp_path / 'x'}; cat /audio/spk0_u1.wav |"
+    write_table(tmp_path / "wav.scp", wav)
+    where, command = f"{tmp_path / 'wav.scp'}:2 (spk0_u1)", f"touch {tmp_path / 'x'}; cat /audio/spk0_u1.wav"
+    assert shell_commands(tmp_path) == [(where, command)]
+    assert validate_data_dir(tmp_path) == []
+    assert validate_cli.main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"  {where}: {command}\n" in out and "OK (runs 1 command(s))" in out
+    refused = f"{where}: shell command refused (--no-pipes or TOOLKIT_NO_PIPES): {command}"
+    assert validate_cli.main(["--no-pipes", str(tmp_path)]) == 1
+    assert refused in capsys.readouterr().err
+    monkeypatch.setenv("TOOLKIT_NO_PIPES", "1")
+    assert refused in validate_data_dir(tmp_path)
+    monkeypatch.delenv("TOOLKIT_NO_PIPES")
+    write_table(tmp_path / "feats.scp", {u: "gunzip -c f.ark.gz |" if u == "spk1_u0" else f"f.ark:{i}"
+                                         for i, u in enumerate(wav)})
+    assert any("feats.scp:4: entry 'spk1_u0' is a shell command ('gunzip -c f.ark.gz |'); the toolkit runs "
+               "commands only from wav.scp" in p for p in validate_data_dir(tmp_path))
+    assert not (tmp_path / "x").exists()

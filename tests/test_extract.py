@@ -154,11 +154,11 @@ def test_command_line_tools(tmp_path):
     from toolkit.bin import compute_cmvn, extract_feats
     data = _make_data_dir(tmp_path, n_per_spk=2)
     dump = tmp_path / "dump"
-    extract_feats.main(["--frontend", "mfcc", "--nj", "2", str(data), str(dump), "frontend.num_ceps=11"])
+    assert extract_feats.main(["--frontend", "mfcc", "--nj", "2", str(data), str(dump), "frontend.num_ceps=11"]) == 0
     assert all(m.shape[1] == 11 for m in _read_feats(dump).values())
     assert OmegaConf.load(dump / "frontend.yaml") == compose_config(["+frontend=mfcc", "frontend.num_ceps=11"]).frontend
-    compute_cmvn.main([str(dump)])
-    compute_cmvn.main(["--global", str(dump)])
+    assert compute_cmvn.main([str(dump)]) == 0
+    assert compute_cmvn.main(["--global", str(dump)]) == 0
     assert sorted(read_cmvn_stats(dump / "cmvn.scp")) == ["spk1", "spk2"]
     assert (dump / "global_cmvn.ark").is_file()
 
@@ -182,3 +182,64 @@ def test_extract_feats_composes_frontends_with_hydra(tmp_path, capsys):
             extract_feats.main([*args[:2], str(data), str(tmp_path / "bad"), *args[2:]])
         assert message in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+def _truncate_last_matrix(dump: Path) -> tuple[str, str, int]:
+    """Cut the last archive short inside its last matrix; returns (utt, "ark:offset", scp line)."""
+    scp = read_table(dump / "feats.scp")
+    lineno, (utt, spec) = max(enumerate(scp.items(), 1), key=lambda x: (x[1][1].rsplit(":", 1)[0],
+                                                                       int(x[1][1].rsplit(":", 1)[1])))
+    ark = Path(spec.rsplit(":", 1)[0])
+    ark.write_bytes(ark.read_bytes()[:-100])
+    return utt, spec, lineno
+
+
+def test_truncated_feature_ark_names_scp_line_utterance_and_offset(tmp_path):
+    from toolkit.data.asr_dataset import AsrDataset
+    from toolkit.data.scp import MatrixReadError
+    from toolkit.data.symbols import SymbolTable
+
+    dump = tmp_path / "dump"
+    extract_features(_make_data_dir(tmp_path, n_per_spk=2), dump, Fbank(num_mel_bins=23))
+    utt, spec, lineno = _truncate_last_matrix(dump)
+    message = rf"feats\.scp:{lineno}: cannot read the matrix of '{utt}' at {spec} \(.*\); the archive is missing, " \
+              "truncated or corrupt"
+    with pytest.raises(MatrixReadError, match=message):
+        compute_cmvn_stats(dump)
+    data = AsrDataset(dump, SymbolTable(["a", "b"]), source="feats", targets=None, cmvn="none")
+    with pytest.raises(MatrixReadError, match=message):
+        data[data.utts.index(utt)]
+
+
+def test_commands_in_feats_scp_are_refused(tmp_path):
+    from toolkit.data.scp import MatrixReadError
+
+    dump = tmp_path / "dump"
+    extract_features(_make_data_dir(tmp_path, n_per_spk=1), dump, Fbank(num_mel_bins=23))
+    scp = read_table(dump / "feats.scp")
+    scp["spk2_u0"] = f"touch {tmp_path / 'ran'}; cat {scp['spk2_u0'].rsplit(':', 1)[0]} |"
+    write_table(dump / "feats.scp", scp)
+    with pytest.raises(MatrixReadError, match=r"feats\.scp:2: entry 'spk2_u0' is a shell command .* the toolkit "
+                                              "runs commands only from wav.scp"):
+        compute_cmvn_stats(dump)
+    assert not (tmp_path / "ran").exists()
+
+
+def test_waveform_dataset_reads_the_wav_scp_pipes_that_extraction_reads(tmp_path):
+    from toolkit.data.asr_dataset import AsrDataset
+    from toolkit.data.symbols import SymbolTable
+
+    data = _make_data_dir(tmp_path, n_per_spk=1)
+    files = read_table(data / "wav.scp")
+    piped = tmp_path / "piped"
+    piped.mkdir()
+    for name in ("utt2spk", "spk2utt", "text"):
+        (piped / name).write_bytes((data / name).read_bytes())
+    write_table(piped / "wav.scp", {u: f"cat {path} |" for u, path in files.items()})
+    symbols = SymbolTable(["a", "b"])
+    by_file = AsrDataset(data, symbols, source="wav", targets=None)
+    by_pipe = AsrDataset(piped, symbols, source="wav", targets=None)
+    assert by_pipe.lengths() == by_file.lengths()
+    assert all(torch.equal(by_pipe[i]["input"], by_file[i]["input"]) for i in range(len(by_file)))
+    extract_features(piped, tmp_path / "dump", Fbank(num_mel_bins=23))
+    assert sorted(_read_feats(tmp_path / "dump")) == sorted(files)

@@ -29,7 +29,7 @@ def test_anki_columns_from_file_name(tmp_path):
 def test_read_tsv_picks_columns_by_language_and_ignores_attribution(tmp_path):
     path = write_bytes(tmp_path / "deu-eng.tsv", [
         "Hi.\tHallo!\tCC-BY 2.0 (France) Attribution: tatoeba.org #538123 (CM)".encode(),
-        "Run!\tLauf!".encode(),
+        "Run!\tLauf!\tCC-BY 2.0 (France) Attribution: tatoeba.org #906328 (sysko)".encode(),
     ])
     de_en = [(p.src, p.tgt) for p in read_tsv(path, src_lang="deu", tgt_lang="eng")]
     assert de_en == [("Hallo!", "Hi."), ("Lauf!", "Run!")]
@@ -150,3 +150,27 @@ def test_read_lines_names_file_and_line_of_invalid_utf8(tmp_path):
     with pytest.raises(ValueError, match=r"hyp\.txt:2: invalid UTF-8 byte 0xe4"):
         read_lines(path)
     assert text_file(tmp_path / "train", "deu") == tmp_path / "train" / "text.deu"
+
+
+def test_latin1_file_is_refused_as_utf8_and_read_with_its_encoding(tmp_path):
+    lines = ["Hi.\tHallo!", "Bye.\tTschüss!", "Go.\tGeh.", "Beautiful.\tSchön.", "Cheese.\tKäse."]
+    path = write_bytes(tmp_path / "deu-eng.tsv", [line.encode("latin-1") for line in lines])
+    with pytest.raises(ValueError, match=r"deu-eng\.tsv:2: invalid UTF-8 byte 0xfc at byte offset 9: .*deu-eng\.tsv "
+                                         r"is not UTF-8: none of its 3 lines with non-ASCII bytes decodes.*"
+                                         r"--encoding latin-1"):
+        clean_pairs(read_tsv(path, "deu", "eng"))
+    corpus = clean_pairs(read_tsv(path, "deu", "eng", encoding="latin-1"))
+    assert corpus.read == 5 and not corpus.dropped and ("Käse.", "Cheese.") in corpus.pairs
+    src = write_bytes(tmp_path / "train.de", [b"Sch\xf6n.", b"K\xe4se."])
+    tgt = write_bytes(tmp_path / "train.en", [b"Beautiful.", b"Cheese."])
+    with pytest.raises(ValueError, match=r"train\.de is not UTF-8"):
+        list(read_moses(src, tgt))
+    assert [p.src for p in read_moses(src, tgt, encoding="latin-1")] == ["Schön.", "Käse."]
+
+
+def test_tab_inside_a_sentence_is_an_error_naming_the_line(tmp_path):
+    path = write_bytes(tmp_path / "deu-eng.tsv", [b"Hi.\tHallo!\tCC-BY", b"Oh\tno.\tAch nein.\tCC-BY",
+                                                  b"Run!\tLauf!\tCC-BY"])
+    with pytest.raises(ValueError, match=r"deu-eng\.tsv:2: 4 tab-separated columns, but line 1 has 3; a tab inside "
+                                         "a sentence"):
+        list(read_tsv(path, "deu", "eng"))

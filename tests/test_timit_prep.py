@@ -115,3 +115,27 @@ def test_read_phn_sphere_round_trip(tmp_path):
     info = sf.info(tmp_path / "SI7.WAV")
     assert (info.format, info.samplerate, info.frames) == ("NIST", 16000, SAMPLES)
     assert read_phn(tmp_path / "SI7.PHN", SAMPLES)[2] == (800, 1200, "ae")
+
+
+def test_names_that_differ_only_in_case_are_refused(tmp_path):
+    make_tree(tmp_path / "TIMIT", ["fabc0"], [DEV_SPEAKERS[0], CORE_TEST_SPEAKERS[0]])
+    spk = tmp_path / "TIMIT" / "TRAIN" / "DR1" / "FABC0"
+    write_utt(spk, "sx1", upper=False)                     # sx1.wav next to SX1.WAV: one utterance id
+    with pytest.raises(TimitError, match=r"FABC0: SX1.WAV and sx1.wav differ only in case and would be one id"):
+        find_utterances(tmp_path / "TIMIT")
+    for name in ("sx1.wav", "sx1.phn"):
+        (spk / name).unlink()
+    write_utt(tmp_path / "TIMIT" / "TRAIN" / "DR1" / "fabc0", "si9", upper=False)   # the speaker dir twice
+    with pytest.raises(TimitError, match=r"DR1: FABC0 and fabc0 differ only in case"):
+        find_utterances(tmp_path / "TIMIT")
+
+
+def test_mixed_case_file_names_are_found(tmp_path):
+    make_tree(tmp_path / "TIMIT", ["fabc0"], [DEV_SPEAKERS[0], CORE_TEST_SPEAKERS[0]])
+    spk = tmp_path / "TIMIT" / "TRAIN" / "DR1" / "FABC0"
+    for ext in ("WAV", "PHN"):
+        (spk / f"SI1.{ext}").rename(spk / f"Si1.{ext.capitalize()}")   # Si1.Wav next to Si1.Phn
+    utts = {u.utt_id: u for u in find_utterances(tmp_path / "TIMIT")}
+    assert utts["fabc0_si1"].phn == spk / "Si1.Phn"
+    prepare_timit(tmp_path / "TIMIT", tmp_path / "data")
+    assert "fabc0_si1" in DataDir.load(tmp_path / "data" / "train").utts

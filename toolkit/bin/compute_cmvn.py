@@ -4,12 +4,15 @@
     python -m toolkit.bin.compute_cmvn --global dump/fbank/train   # global_cmvn.ark (training data only)
 """
 import argparse
+import sys
 
 from toolkit.features.extract import compute_cmvn_stats
+from toolkit.utils.cli import entry_point
 from toolkit.utils.log import setup_logging
 
 
-def main(argv: list[str] | None = None) -> None:
+@entry_point
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--global", dest="global_stats", action="store_true",
                         help="one global matrix (global_cmvn.ark) instead of per-speaker stats")
@@ -17,7 +20,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     setup_logging()
     compute_cmvn_stats(args.dump_dir, per_speaker=not args.global_stats)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

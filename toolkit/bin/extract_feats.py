@@ -11,6 +11,7 @@ training can check that the features it reads are the ones its config describes.
 """
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 from hydra.errors import HydraException
@@ -18,13 +19,15 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from toolkit.features.extract import extract_features
+from toolkit.utils.cli import entry_point
 from toolkit.utils.config import compose_config
 from toolkit.utils.log import setup_logging
 
 log = logging.getLogger(__name__)
 
 
-def main(argv: list[str] | None = None) -> None:
+@entry_point
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frontend", required=True, help="frontend config name (e.g. fbank, mfcc, gammatone)")
     parser.add_argument("--config-dir", help="dir searched before the toolkit's conf/ (your own frontend/<name>.yaml)")
@@ -51,7 +54,8 @@ def main(argv: list[str] | None = None) -> None:
     extract_features(args.data_dir, args.dump_dir, frontend, nj=args.nj, batch_size=args.batch_size,
                      device=args.device)
     OmegaConf.save(config, Path(args.dump_dir) / "frontend.yaml")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -10,18 +10,22 @@ Writes ``<out>/{train,dev,test}/text.<src>`` and ``text.<tgt>`` (UTF-8, one sent
 NFC, whitespace normalised) and ``<out>/prepare.json`` (counts). Cleaning drops and counts pairs
 that are not valid UTF-8 (or raises with file and line under --strict), empty, over --max-tokens
 words, or with a length ratio over --max-ratio; the counts are logged. The split is
-deterministic and keeps every distinct source sentence on one side only. Exits with status 1
-and a one-line message naming the file (and line) on bad input.
+deterministic and keeps every distinct source sentence on one side only. Input files are UTF-8
+unless --encoding says otherwise (a file evidently in another encoding is an error, not a pile of
+dropped lines). Exits with status 1 and a one-line message naming the file (and line) on bad input.
 """
 import argparse
+import codecs
 import json
 import logging
 import random
 import sys
 from pathlib import Path
 
-from toolkit.data.parallel_text import clean_pairs, read_moses, read_tsv, split_pairs, text_file, write_moses
+from toolkit.data.parallel_text import (ParallelTextError, clean_pairs, read_moses, read_tsv, split_pairs,
+                                         text_file, write_moses)
 from toolkit.utils.atomic import atomic_write
+from toolkit.utils.cli import entry_point
 from toolkit.utils.log import setup_logging
 
 log = logging.getLogger("prepare_parallel")
@@ -32,6 +36,14 @@ def size(text: str) -> int | float | str:
     if text == "auto":
         return text
     return float(text) if "." in text else int(text)
+
+
+def encoding(name: str) -> str:
+    """A text encoding Python knows (utf-8, latin-1, cp1252, ...)."""
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise argparse.ArgumentTypeError(f"unknown encoding {name!r}") from None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -53,7 +65,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0, help="split seed")
     p.add_argument("--max-train-pairs", type=int, default=0,
                    help="keep a seeded random subset of this many training pairs (0: all)")
-    p.add_argument("--strict", action="store_true", help="invalid UTF-8 is an error instead of a dropped pair")
+    p.add_argument("--strict", action="store_true", help="an undecodable line is an error instead of a dropped pair")
+    p.add_argument("--encoding", type=encoding, default="utf-8",
+                   help="encoding of the input files (default utf-8; e.g. latin-1 for an old export)")
     p.add_argument("--out", required=True, help="output dir: <out>/{train,dev,test}/text.<lang>")
     args = p.parse_args(argv)
     if bool(args.pairs) == bool(args.train_src or args.train_tgt):
@@ -76,12 +90,14 @@ def prepare(args: argparse.Namespace) -> dict:
     stats: dict = {"src": args.src, "tgt": args.tgt, "clean": {}}
     if args.pairs:
         columns = args.columns.split(",") if args.columns else None
-        inputs = {"train": read_tsv(args.pairs, args.src, args.tgt, columns, strict=args.strict)}
+        inputs = {"train": read_tsv(args.pairs, args.src, args.tgt, columns, strict=args.strict,
+                                     encoding=args.encoding)}
     else:
-        inputs = {"train": read_moses(args.train_src, args.train_tgt, strict=args.strict)}
+        inputs = {"train": read_moses(args.train_src, args.train_tgt, strict=args.strict, encoding=args.encoding)}
     for name in ("dev", "test"):
         if getattr(args, f"{name}_src"):
-            inputs[name] = read_moses(getattr(args, f"{name}_src"), getattr(args, f"{name}_tgt"), strict=args.strict)
+            inputs[name] = read_moses(getattr(args, f"{name}_src"), getattr(args, f"{name}_tgt"), strict=args.strict,
+                                      encoding=args.encoding)
     cleaned = {}
     for name, raw in inputs.items():
         corpus = clean_pairs(raw, max_tokens=args.max_tokens, max_ratio=args.max_ratio)
@@ -106,7 +122,7 @@ def prepare(args: argparse.Namespace) -> dict:
         splits["train"] = [splits["train"][i] for i in keep]
     for name in ("train", "dev", "test"):
         if not splits[name]:
-            raise ValueError(f"the {name} set is empty after cleaning and splitting ({n} usable pairs)")
+            raise ParallelTextError(f"the {name} set is empty after cleaning and splitting ({n} usable pairs)")
         d = Path(args.out) / name
         write_moses(splits[name], text_file(d, args.src), text_file(d, args.tgt))
         stats[name] = len(splits[name])
@@ -114,14 +130,11 @@ def prepare(args: argparse.Namespace) -> dict:
     return stats
 
 
+@entry_point
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     setup_logging()
-    try:
-        stats = prepare(args)
-    except (ValueError, FileNotFoundError) as e:
-        log.error("%s", e)
-        return 1
+    stats = prepare(args)
     with atomic_write(Path(args.out) / "prepare.json", "w", encoding="utf-8") as f:
         json.dump(stats, f, indent=1)
         f.write("\n")

@@ -1,7 +1,7 @@
 """TIMIT data preparation: the LDC layout -> Kaldi data dirs `train`, `dev`, `test` and a lang dir.
 
-Reads `TRAIN|TEST/DR<n>/<speaker>/<utt>.{WAV,PHN}` in upper or lower case (the LDC disc is
-upper case, many copies are lower case), applies the standard protocol (see `timit_protocol`):
+Reads `TRAIN|TEST/DR<n>/<speaker>/<utt>.{WAV,PHN}` in any case (the LDC disc is upper case, many
+copies are lower case, some mixed; names differing only in case are refused), applies the standard protocol (see `timit_protocol`):
 SA sentences excluded, dev and core-test speakers from the fixed lists, phones mapped 61 -> 48
 with `q` deleted (its time goes to the phone before it, so frame labels stay contiguous).
 
@@ -19,6 +19,7 @@ from toolkit.data.audio import AudioError, probe_audio
 from toolkit.data.datadir import DataDir
 from toolkit.data.symbols import SymbolTable
 from toolkit.utils.atomic import atomic_write
+from toolkit.utils.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ SAMPLE_RATE = 16000
 FULL_TIMIT_COUNTS = {"train": (462, 3696), "dev": (50, 400), "test": (24, 192)}
 
 
-class TimitError(ValueError):
+class TimitError(UserError):
     """A TIMIT tree that cannot be prepared; the message names the file and line."""
 
 
@@ -43,40 +44,64 @@ class TimitUtterance:
         return f"{self.speaker}_{self.name}"
 
 
-def _child(parent: Path, name: str) -> Path | None:
-    """`parent/NAME` or `parent/name`, whichever exists."""
-    for candidate in (parent / name.upper(), parent / name.lower()):
-        if candidate.exists():
-            return candidate
-    return None
+def _entries(directory: Path) -> dict[str, list[Path]]:
+    """The entries of `directory` by lower-case name (TIMIT copies differ in case: `SI465.WAV`,
+    `si465.wav`, `Si465.Wav`)."""
+    entries: dict[str, list[Path]] = {}
+    for p in sorted(directory.iterdir()):
+        entries.setdefault(p.name.lower(), []).append(p)
+    return entries
+
+
+def _pick(entries: dict[str, list[Path]], name: str) -> Path | None:
+    """The entry named `name` in any case, or None; two names that differ only in case would be
+    one utterance (or speaker, or set): TimitError names both."""
+    found = entries.get(name.lower(), [])
+    if len(found) > 1:
+        raise TimitError(f"{found[0].parent}: {' and '.join(p.name for p in found)} differ only in case and "
+                         "would be one id, one overwriting the other; keep one")
+    return found[0] if found else None
 
 
 def find_utterances(timit_dir: str | Path) -> list[TimitUtterance]:
-    """List every utterance of an LDC-layout TIMIT tree, SA sentences included."""
+    """List every utterance of an LDC-layout TIMIT tree, SA sentences included.
+
+    Directory and file names may be in any case; names that differ only in case are an error.
+    """
     root = Path(timit_dir)
     if not root.is_dir():
         raise TimitError(f"TIMIT directory not found: '{root}'. Expected the LDC layout "
                          "<timit>/TRAIN|TEST/DR1..DR8/<speaker>/<utt>.WAV|PHN (upper or lower case).")
     # Accept the directory that holds TRAIN/TEST, or a parent with a single TIMIT/ or timit/ in it.
-    if _child(root, "train") is None and _child(root, "timit") is not None:
-        root = _child(root, "timit")
-    parts = {p: _child(root, p) for p in ("train", "test")}
+    if _pick(_entries(root), "train") is None and _pick(_entries(root), "timit") is not None:
+        root = _pick(_entries(root), "timit")
+    parts = {p: _pick(_entries(root), p) for p in ("train", "test")}
     missing = [p.upper() for p, d in parts.items() if d is None]
     if missing:
         raise TimitError(f"'{root}' is not a TIMIT tree: {' and '.join(missing)}/ not found. Expected the LDC "
                          "layout <timit>/TRAIN|TEST/DR1..DR8/<speaker>/<utt>.WAV|PHN (upper or lower case).")
-    utts = []
+    utts: dict[str, TimitUtterance] = {}
     for part, part_dir in parts.items():
-        for wav in sorted(part_dir.glob("*/*/*")):
-            if wav.suffix.lower() != ".wav" or not wav.parent.parent.name.lower().startswith("dr"):
-                continue
-            phn = next((p for p in (wav.with_suffix(".PHN"), wav.with_suffix(".phn")) if p.exists()), None)
-            if phn is None:
-                raise TimitError(f"{wav}: no .PHN transcription next to it")
-            utts.append(TimitUtterance(part, wav.parent.name.lower(), wav.stem.lower(), wav, phn))
+        for dr in sorted(d for d in part_dir.iterdir() if d.is_dir() and d.name.lower().startswith("dr")):
+            speakers = _entries(dr)
+            for spk_name in speakers:
+                spk_dir = _pick(speakers, spk_name)
+                if not spk_dir.is_dir():
+                    continue
+                files = _entries(spk_dir)
+                for name in (n for n in files if n.endswith(".wav")):
+                    wav = _pick(files, name)
+                    phn = _pick(files, name[:-4] + ".phn")
+                    if phn is None:
+                        raise TimitError(f"{wav}: no .PHN transcription next to it")
+                    utt = TimitUtterance(part, spk_name, name[:-4], wav, phn)
+                    if utt.utt_id in utts:
+                        raise TimitError(f"{wav}: utterance id '{utt.utt_id}' again (also {utts[utt.utt_id].wav}); "
+                                         "each speaker must appear once in the tree")
+                    utts[utt.utt_id] = utt
     if not utts:
         raise TimitError(f"'{root}': no <speaker>/<utt>.WAV files found under {parts['train']} or {parts['test']}")
-    return utts
+    return list(utts.values())
 
 
 def split_protocol(utts: list[TimitUtterance]) -> dict[str, list[TimitUtterance]]:

@@ -8,7 +8,6 @@ import logging
 from pathlib import Path
 from typing import Callable
 
-import kaldiio
 import numpy as np
 import torch
 from torch.nn.utils.rnn import pad_sequence
@@ -17,10 +16,11 @@ from torch.utils.data import DataLoader, Dataset
 from toolkit.data.alignment import frame_labels, read_ctm
 from toolkit.data.audio import probe_audio, read_audio
 from toolkit.data.datadir import DataDir, DataDirError, read_table
+from toolkit.data.cmvn import apply_cmvn
 from toolkit.data.feature_spec import FeatureSpec
 from toolkit.data.sampler import BucketBatchSampler
+from toolkit.data.scp import ScpMatrices
 from toolkit.data.symbols import SymbolTable
-from toolkit.data.cmvn import apply_cmvn
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +48,12 @@ class AsrDataset(Dataset):
         if source == "feats":
             if "feats.scp" not in self.data.extra:
                 raise DataDirError(f"{self.dir}: no feats.scp (run the feature extraction stage first)")
-            self.feats = kaldiio.load_scp(str(self.dir / "feats.scp"))
+            self.feats = ScpMatrices(self.dir / "feats.scp")
             self.cmvn_stats = None
             if cmvn == "speaker":
                 if "cmvn.scp" not in self.data.extra:
                     raise DataDirError(f"{self.dir}: no cmvn.scp (run compute_cmvn, or set features.cmvn=none)")
-                self.cmvn_stats = kaldiio.load_scp(str(self.dir / "cmvn.scp"))
+                self.cmvn_stats = ScpMatrices(self.dir / "cmvn.scp")
             elif cmvn != "none":
                 raise ValueError(f"features.cmvn must be 'speaker' or 'none', got {cmvn!r}")
         elif source != "wav":
@@ -83,7 +83,16 @@ class AsrDataset(Dataset):
             if table is None:
                 return [self.feats[u].shape[0] for u in self.utts]
             return [int(table[u]) for u in self.utts]
-        return [probe_audio(self.data.audio_entry(u)[0], utt=u)[0] for u in self.utts]
+        lengths = []
+        for u in self.utts:
+            entry, seg = self.data.audio_entry(u)  # a pipe runs here, as it does in __getitem__
+            n = probe_audio(entry, utt=u)[0]
+            lengths.append(n if seg is None else len(range(n)[self._cut(seg)]))
+        return lengths
+
+    def _cut(self, seg) -> slice:
+        """The samples of a segment of its recording."""
+        return slice(int(seg.start * self.sample_rate), None if seg.end < 0 else int(seg.end * self.sample_rate))
 
     def __getitem__(self, i: int) -> dict:
         utt = self.utts[i]
@@ -96,7 +105,7 @@ class AsrDataset(Dataset):
             entry, seg = self.data.audio_entry(utt)
             x, _ = read_audio(entry, expected_sr=self.sample_rate, utt=utt)
             if seg is not None:
-                x = x[int(seg.start * self.sample_rate): None if seg.end < 0 else int(seg.end * self.sample_rate)]
+                x = x[self._cut(seg)]
             num_frames = self.num_frames_fn(len(x)) if self.num_frames_fn else None
         item = {"utt": utt, "input": torch.from_numpy(np.ascontiguousarray(x))}
         if self.targets == "frames":

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from toolkit.data.datadir import read_table
+from toolkit.data.scp import ScpMatrices
 
 VAR_FLOOR = 1e-20  # Kaldi's floor on the variance in apply-cmvn
 
@@ -110,7 +110,7 @@ def read_cmvn_stats(path: str | Path) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: CMVN stats file not found")
     if path.suffix == ".scp":
-        return {key: np.asarray(kaldiio.load_mat(spec)) for key, spec in read_table(path).items()}
+        return dict(ScpMatrices(path).items())
     with open(path, "rb") as f:
         single_matrix = f.read(2) == b"\0B"  # Kaldi binary matrix without a key in front
     if single_matrix:

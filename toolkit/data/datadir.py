@@ -9,8 +9,11 @@ import logging
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
+from toolkit.data.audio import NO_PIPES_ENV, is_pipe, pipes_refused
 from toolkit.utils.atomic import atomic_write
+from toolkit.utils.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -18,31 +21,44 @@ TABLES = ("wav.scp", "segments", "text", "utt2spk", "spk2utt", "spk2gender", "fe
           "utt2num_frames", "utt2dur")
 
 
-class DataDirError(ValueError):
+class DataDirError(UserError):
     """A malformed or inconsistent data directory; the message names file and line."""
 
 
-def read_table(path: str | Path, *, allow_empty_value: bool = False) -> dict[str, str]:
-    """Read a `key value...` table (Kaldi scp/ark-text style) into {key: rest-of-line}.
+def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
+    """(line number, line without its end) of a UTF-8 text file; DataDirError names the first line
+    that is not UTF-8 (instead of a UnicodeDecodeError that names neither file nor line)."""
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                yield lineno, raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as e:
+                raise DataDirError(f"{path}:{lineno}: not valid UTF-8 (byte 0x{raw[e.start]:02x} at byte "
+                                   f"{e.start + 1} of the line); convert the file to UTF-8, e.g. with "
+                                   "iconv -f LATIN1 -t UTF-8") from None
 
-    Raises DataDirError naming file and line for a duplicate key or a line without a value.
+
+def read_table(path: str | Path, *, allow_empty_value: bool = False) -> dict[str, str]:
+    """Read a `key value...` table (Kaldi scp/ark-text style) into {key: rest-of-line}, in file order.
+
+    Key and value are separated by any whitespace (spaces or tabs, as in Kaldi). Raises
+    DataDirError naming file and line for a duplicate key, a line without a value, or bytes that
+    are not UTF-8.
     """
     path = Path(path)
     if not path.is_file():
         raise DataDirError(f"{path}: file not found")
     table: dict[str, str] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                raise DataDirError(f"{path}:{lineno}: empty line")
-            key, _, value = line.partition(" ")
-            value = value.strip()
-            if not value and not allow_empty_value:
-                raise DataDirError(f"{path}:{lineno}: '{key}' has no value")
-            if key in table:
-                raise DataDirError(f"{path}:{lineno}: duplicate key '{key}'")
-            table[key] = value
+    for lineno, line in read_lines(path):
+        line = line.strip()
+        if not line:
+            raise DataDirError(f"{path}:{lineno}: empty line")
+        key, value = (line.split(maxsplit=1) + [""])[:2]
+        if not value and not allow_empty_value:
+            raise DataDirError(f"{path}:{lineno}: '{key}' has no value")
+        if key in table:
+            raise DataDirError(f"{path}:{lineno}: duplicate key '{key}'")
+        table[key] = value
     return table
 
 
@@ -182,24 +198,36 @@ class DataDir:
         return [self.subset(p) for p in parts]
 
 
-def _check_sorted(path: Path, problems: list[str]) -> list[str]:
-    keys = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            key = line.split(" ", 1)[0].strip()
-            if keys and key < keys[-1]:
-                problems.append(f"{path}:{lineno}: not sorted (run with LC_ALL=C sort, or fix_data_dir)")
-                break
-            keys.append(key)
-    return keys
+def _check_sorted(path: Path, keys: list[str], problems: list[str]) -> None:
+    """Keys in file order (as read_table returns them; line i holds key i - 1) must be sorted."""
+    for lineno in range(2, len(keys) + 1):
+        if keys[lineno - 1] < keys[lineno - 2]:
+            problems.append(f"{path}:{lineno}: not sorted (run with LC_ALL=C sort, or fix_data_dir)")
+            return
 
 
-def validate_data_dir(path: str | Path, *, need_text: bool = False, need_audio: bool = True) -> list[str]:
+def shell_commands(path: str | Path) -> list[tuple[str, str]]:
+    """The shell commands that reading a data dir's audio runs (its `wav.scp` lines ending in `|`):
+    [(`<dir>/wav.scp:<line> (<recording>)`, command without the `|`)]."""
+    wav_scp = Path(path) / "wav.scp"
+    if not wav_scp.is_file():
+        return []
+    return [(f"{wav_scp}:{lineno} ({key})", value.rstrip()[:-1].strip())
+            for lineno, (key, value) in enumerate(read_table(wav_scp).items(), 1) if is_pipe(value)]
+
+
+def validate_data_dir(path: str | Path, *, need_text: bool = False, need_audio: bool = True,
+                      no_pipes: bool | None = None, lang: str | Path | None = None) -> list[str]:
     """Check a data dir the way Kaldi's validate_data_dir.sh does; return the problems found.
 
-    Each problem names the file and, where there is one, the line or the utterance.
+    Each problem names the file and, where there is one, the line or the utterance. Commands in
+    `feats.scp`/`cmvn.scp` are always problems (the toolkit runs none from there); commands in
+    `wav.scp` are problems with `no_pipes` (default: whether TOOLKIT_NO_PIPES is set). With `lang`
+    (a lang dir holding `phones.txt`, or that file), every phone of `text` and `phones.ctm` must be
+    in it.
     """
     path = Path(path)
+    no_pipes = pipes_refused() if no_pipes is None else no_pipes
     problems: list[str] = []
     tables: dict[str, dict[str, str]] = {}
     for name in TABLES:
@@ -214,7 +242,18 @@ def validate_data_dir(path: str | Path, *, need_text: bool = False, need_audio: 
         except DataDirError as e:
             problems.append(str(e))
             continue
-        _check_sorted(f, problems)
+        _check_sorted(f, list(tables[name]), problems)
+    for name in ("feats.scp", "cmvn.scp"):
+        for lineno, (key, value) in enumerate(tables.get(name, {}).items(), 1):
+            if is_pipe(value):
+                problems.append(f"{path / name}:{lineno}: entry '{key}' is a shell command ({value!r}); the "
+                                "toolkit runs commands only from wav.scp: write the matrices to an ark first "
+                                f"(e.g. copy-feats scp:{name} ark,scp:new.ark,new.scp)")
+    if no_pipes and "wav.scp" in tables:
+        problems += [f"{where}: shell command refused (--no-pipes or {NO_PIPES_ENV}): {command}"
+                     for where, command in shell_commands(path)]
+    if lang is not None:
+        problems += _check_phones(path, Path(lang), tables.get("text"))
     for name in ("utt2spk",) + (("text",) if need_text else ()):
         if not (path / name).is_file():
             problems.append(f"{path / name}: required file missing")
@@ -258,6 +297,35 @@ def validate_data_dir(path: str | Path, *, need_text: bool = False, need_audio: 
     return problems
 
 
+def _check_phones(path: Path, lang: Path, text: dict[str, str] | None) -> list[str]:
+    """Phones of `text` and `phones.ctm` that are not in the lang dir's `phones.txt`: the first line
+    of each file with one, and how many lines have one."""
+    phones_txt = lang / "phones.txt" if lang.is_dir() else lang
+    if not phones_txt.is_file():
+        return [f"{phones_txt}: phone table not found (--lang takes a lang dir with phones.txt, or the file)"]
+    try:
+        phones = set(read_table(phones_txt))
+    except DataDirError as e:
+        return [str(e)]
+    lines: dict[str, list[tuple[int, str, str]]] = {}  # file -> [(line, utterance, unknown phone)]
+    for lineno, (utt, value) in enumerate((text or {}).items(), 1):
+        unknown = [p for p in value.split() if p not in phones]
+        if unknown:
+            lines.setdefault("text", []).append((lineno, utt, unknown[0]))
+    ctm = path / "phones.ctm"
+    if ctm.is_file():
+        try:
+            for lineno, line in read_lines(ctm):
+                fields = line.split()
+                if len(fields) >= 5 and fields[4] not in phones:
+                    lines.setdefault("phones.ctm", []).append((lineno, fields[0], fields[4]))
+        except DataDirError as e:
+            return [str(e)]
+    return [f"{path / name}:{found[0][0]}: unknown phone '{found[0][2]}' in utterance '{found[0][1]}' "
+            f"(not in {phones_txt})" + (f"; {len(found) - 1} more line(s) with unknown phones" if len(found) > 1 else "")
+            for name, found in lines.items()]
+
+
 def _compare_ids(path: Path, ref_name: str, ref: set, name: str, ids: set, problems: list[str]) -> None:
     only_ref, only_here = sorted(ref - ids), sorted(ids - ref)
     if only_ref:
@@ -270,7 +338,8 @@ def fix_data_dir(path: str | Path) -> dict[str, int]:
     """Repair a data dir like Kaldi's fix_data_dir.sh: keep the utterances present in every table
     (and with a non-empty transcript), sort every file, regenerate spk2utt.
 
-    The original files are kept in `<dir>/.backup/`. Returns counts {"kept": n, "removed": m}.
+    The original files are kept in `<dir>/.backup/`; a later run never overwrites an earlier backup
+    but writes `.backup.2/`, `.backup.3/`, ... Returns counts {"kept": n, "removed": m}.
     """
     path = Path(path)
     tables = {name: read_table(path / name, allow_empty_value=(name == "text"))
@@ -288,8 +357,7 @@ def fix_data_dir(path: str | Path) -> dict[str, int]:
             utts = {u for u in utts if tables["segments"][u].split()[0] in tables["wav.scp"]}
         else:
             utts &= set(tables["wav.scp"])
-    backup = path / ".backup"
-    backup.mkdir(exist_ok=True)
+    backup = _new_backup_dir(path)
     for name in tables:
         shutil.copy2(path / name, backup / name)
     if (path / "spk2utt").is_file():
@@ -304,3 +372,15 @@ def fix_data_dir(path: str | Path) -> dict[str, int]:
     write_table(path / "spk2utt", spk2utt_from_utt2spk(utt2spk))
     log.info("fix_data_dir %s: kept %d utterances, removed %d (originals in %s)", path, len(utts), removed, backup)
     return {"kept": len(utts), "removed": removed}
+
+
+def _new_backup_dir(path: Path) -> Path:
+    """Create and return the first of `.backup`, `.backup.2`, `.backup.3`, ... that does not exist yet."""
+    for n in range(1, 10_000):
+        backup = path / (".backup" if n == 1 else f".backup.{n}")
+        try:
+            backup.mkdir()
+            return backup
+        except FileExistsError:
+            continue
+    raise DataDirError(f"{path}: too many .backup.* directories; remove old ones")

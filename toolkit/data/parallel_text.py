@@ -22,6 +22,7 @@ Typical use (stage 1 of the translation recipe)::
 """
 from __future__ import annotations
 
+import codecs
 import hashlib
 import itertools
 import logging
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator, Sequence
 
 from toolkit.utils.atomic import atomic_write
+from toolkit.utils.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,8 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u00ad\ufeff\u2060"))
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 # At most this many undecodable lines are logged one by one per file; the rest are only counted.
 _MAX_LOGGED_BAD_LINES = 10
+# A file with this many undecodable lines and no decodable non-ASCII line is in another encoding.
+_MIN_BAD_LINES_WRONG_ENCODING = 2
 
 
 @dataclass(frozen=True)
@@ -83,32 +87,54 @@ def normalize_text(text: str) -> str:
     return " ".join(_CONTROL.sub(" ", text).split())
 
 
-def _decode(raw: bytes, path: Path, lineno: int, strict: bool, n_bad: list[int]) -> str | None:
-    """Decode one line of bytes; on invalid UTF-8 raise (strict) or log (first few) and return None."""
-    try:
-        return raw.decode("utf-8").rstrip("\r\n")
-    except UnicodeDecodeError as e:
-        msg = (f"{path}:{lineno}: invalid UTF-8 byte 0x{raw[e.start]:02x} at byte offset {e.start}")
-        if strict:
-            raise ValueError(msg) from None
-        n_bad[0] += 1
-        if n_bad[0] <= _MAX_LOGGED_BAD_LINES:
-            log.warning("%s; pair dropped", msg)
-        elif n_bad[0] == _MAX_LOGGED_BAD_LINES + 1:
-            log.warning("%s: more invalid UTF-8 lines; counted but no longer logged", path)
-        return None
+class ParallelTextError(UserError):
+    """Parallel text that cannot be used as given; the message names the file and line."""
 
 
-def read_lines(path: str | os.PathLike, stream: BinaryIO | None = None) -> list[str]:
-    """All lines of a UTF-8 text file (or of a binary `stream` named `path`), without line ends.
+class _LineDecoder:
+    """Decodes the lines of one file. An undecodable line raises (strict) or is logged (the first
+    few), counted and dropped; `finish` then refuses a file that is evidently in another encoding:
+    several undecodable lines and not one non-ASCII line that decodes (a Latin-1 file read as UTF-8
+    would otherwise lose every line with an umlaut)."""
 
-    Invalid UTF-8 raises ``ValueError("file:line: invalid UTF-8 byte 0x..")``.
+    def __init__(self, path: Path, encoding: str, strict: bool):
+        self.path, self.encoding, self.strict = path, encoding, strict
+        self.name = "UTF-8" if codecs.lookup(encoding).name == "utf-8" else encoding  # for messages
+        self.bad: list[str] = []          # message of each undecodable line
+        self.decoded_non_ascii = False    # some line beyond ASCII decoded fine
+
+    def __call__(self, raw: bytes, lineno: int) -> str | None:
+        try:
+            text = raw.decode(self.encoding)
+        except UnicodeDecodeError as e:
+            msg = f"{self.path}:{lineno}: invalid {self.name} byte 0x{raw[e.start]:02x} at byte offset {e.start}"
+            if self.strict:
+                raise ParallelTextError(f"{msg} (if the file is in another encoding, give it with --encoding)") from None
+            self.bad.append(msg)
+            if len(self.bad) <= _MAX_LOGGED_BAD_LINES:
+                log.warning("%s; pair dropped", msg)
+            elif len(self.bad) == _MAX_LOGGED_BAD_LINES + 1:
+                log.warning("%s: more invalid %s lines; counted but no longer logged", self.path, self.name)
+            return None
+        self.decoded_non_ascii = self.decoded_non_ascii or not raw.isascii()
+        return text.rstrip("\r\n")
+
+    def finish(self) -> None:
+        if len(self.bad) >= _MIN_BAD_LINES_WRONG_ENCODING and not self.decoded_non_ascii:
+            raise ParallelTextError(f"{self.bad[0]}: {self.path} is not {self.name}: none of its {len(self.bad)} "
+                                    "lines with non-ASCII bytes decodes, so it is in another encoding (Latin-1? "
+                                    "cp1252?); give it with --encoding (e.g. --encoding latin-1) instead of "
+                                    "losing those lines")
+
+
+def read_lines(path: str | os.PathLike, stream: BinaryIO | None = None, encoding: str = "utf-8") -> list[str]:
+    """All lines of a text file (or of a binary `stream` named `path`), without line ends.
+
+    An undecodable line raises ``ParallelTextError("file:line: invalid utf-8 byte 0x..")``.
     """
-    lines = []
+    decode = _LineDecoder(Path(path), encoding, strict=True)
     with stream or open(path, "rb") as f:
-        for lineno, raw in enumerate(f, 1):
-            lines.append(_decode(raw, Path(path), lineno, True, [0]))
-    return lines
+        return [decode(raw, lineno) for lineno, raw in enumerate(f, 1)]
 
 
 def anki_columns(path: str | os.PathLike) -> tuple[str, str]:
@@ -119,33 +145,37 @@ def anki_columns(path: str | os.PathLike) -> tuple[str, str]:
     codes = Path(path).stem.split("-")
     other = [c for c in codes if c != "eng"]
     if not 1 <= len(codes) <= 2 or len(other) != 1 or not all(re.fullmatch("[a-z]{3}", c) for c in codes):
-        raise ValueError(f"{path}: cannot infer column languages from the file name "
+        raise ParallelTextError(f"{path}: cannot infer column languages from the file name "
                          "(expected an Anki export name such as deu-eng.tsv); pass columns=(...)")
     return "eng", other[0]
 
 
 def read_tsv(path: str | os.PathLike, src_lang: str, tgt_lang: str,
-             columns: Sequence[str] | None = None, *, strict: bool = False) -> Iterator[RawPair]:
+             columns: Sequence[str] | None = None, *, strict: bool = False,
+             encoding: str = "utf-8") -> Iterator[RawPair]:
     """Stream pairs from a tab-separated file, picking the source and target columns by language.
 
     columns: language of each leading column, e.g. ``("eng", "deu")``; extra columns (Anki's
     attribution) are ignored. None infers them from the file name (`anki_columns`).
-    strict: raise ``ValueError("file:line: ...")`` on invalid UTF-8 instead of dropping the line.
-    A blank line is yielded as an empty pair (dropped by `clean_pairs`); a non-blank line with
-    too few columns is a format error (ValueError naming file and line).
+    strict: raise ``ParallelTextError("file:line: ...")`` on an undecodable line instead of
+    dropping it; a file evidently in another `encoding` than the one given is an error either way.
+    A blank line is yielded as an empty pair (dropped by `clean_pairs`). Every non-blank line must
+    have as many columns as the first (a tab inside a sentence would shift the columns) and at
+    least the language columns; otherwise ParallelTextError names file and line.
     """
     path = Path(path)
     columns = list(columns) if columns is not None else list(anki_columns(path))
     for lang in (src_lang, tgt_lang):
         if lang not in columns:
-            raise ValueError(f"{path}: language {lang!r} is not one of the columns {columns}")
+            raise ParallelTextError(f"{path}: language {lang!r} is not one of the columns {columns}")
     si, ti = columns.index(src_lang), columns.index(tgt_lang)
     need = max(si, ti) + 1
-    n_bad = [0]
+    decode = _LineDecoder(path, encoding, strict)
+    first: tuple[int, int] | None = None  # (line, number of columns) of the first non-blank line
     with open(path, "rb") as f:
         for lineno, raw in enumerate(f, 1):
             where = f"{path}:{lineno}"
-            line = _decode(raw, path, lineno, strict, n_bad)
+            line = decode(raw, lineno)
             if line is None:
                 yield RawPair(where, None, None)
                 continue
@@ -154,9 +184,15 @@ def read_tsv(path: str | os.PathLike, src_lang: str, tgt_lang: str,
                 continue
             fields = line.split("\t")
             if len(fields) < need:
-                raise ValueError(f"{where}: expected at least {need} tab-separated columns "
-                                 f"{columns[:need]}, found {len(fields)}")
+                raise ParallelTextError(f"{where}: expected at least {need} tab-separated columns "
+                                        f"{columns[:need]}, found {len(fields)}")
+            first = first or (lineno, len(fields))
+            if len(fields) != first[1]:
+                raise ParallelTextError(f"{where}: {len(fields)} tab-separated columns, but line {first[0]} has "
+                                        f"{first[1]}; a tab inside a sentence would pair the wrong columns: "
+                                        "fix the line")
             yield RawPair(where, fields[si], fields[ti])
+    decode.finish()
 
 
 def _count_lines(f) -> int:
@@ -164,27 +200,29 @@ def _count_lines(f) -> int:
 
 
 def read_moses(src_path: str | os.PathLike, tgt_path: str | os.PathLike, *,
-               strict: bool = False) -> Iterator[RawPair]:
+               strict: bool = False, encoding: str = "utf-8") -> Iterator[RawPair]:
     """Stream pairs from two line-aligned files (Moses layout, e.g. Multi30k ``train.de``/``train.en``).
 
-    Different line counts raise ``ValueError`` naming both files and both counts. A line that is
-    not valid UTF-8 on either side drops the pair (yielded with src = tgt = None), or raises
-    ``ValueError("file:line: ...")`` when `strict`.
+    Different line counts raise ``ParallelTextError`` naming both files and both counts. A line
+    that does not decode in `encoding` on either side drops the pair (yielded with src = tgt =
+    None), or raises ``ParallelTextError("file:line: ...")`` when `strict`; a file evidently in
+    another encoding is an error either way.
     """
     src_path, tgt_path = Path(src_path), Path(tgt_path)
-    n_bad_src, n_bad_tgt = [0], [0]
+    decode_src, decode_tgt = _LineDecoder(src_path, encoding, strict), _LineDecoder(tgt_path, encoding, strict)
     with open(src_path, "rb") as fs, open(tgt_path, "rb") as ft:
         for lineno, (rs, rt) in enumerate(itertools.zip_longest(fs, ft), 1):
             if rs is None or rt is None:
                 n_src = lineno - 1 + (rs is not None) + _count_lines(fs)
                 n_tgt = lineno - 1 + (rt is not None) + _count_lines(ft)
-                raise ValueError(f"misaligned parallel files: {src_path} has {n_src} lines, "
-                                 f"{tgt_path} has {n_tgt} lines")
-            src = _decode(rs, src_path, lineno, strict, n_bad_src)
-            tgt = _decode(rt, tgt_path, lineno, strict, n_bad_tgt)
+                raise ParallelTextError(f"misaligned parallel files: {src_path} has {n_src} lines, "
+                                        f"{tgt_path} has {n_tgt} lines")
+            src, tgt = decode_src(rs, lineno), decode_tgt(rt, lineno)
             if src is None or tgt is None:
                 src = tgt = None
             yield RawPair(f"{src_path}:{lineno}", src, tgt)
+    decode_src.finish()
+    decode_tgt.finish()
 
 
 def clean_pairs(raw: Iterable[RawPair], *, max_tokens: int = 100, max_ratio: float = 9.0) -> ParallelText:
@@ -196,7 +234,7 @@ def clean_pairs(raw: Iterable[RawPair], *, max_tokens: int = 100, max_ratio: flo
     9 is Moses' clean-corpus-n.perl default).
     """
     if max_tokens < 1 or max_ratio < 1:
-        raise ValueError(f"need max_tokens >= 1 and max_ratio >= 1, got {max_tokens}, {max_ratio}")
+        raise ParallelTextError(f"need max_tokens >= 1 and max_ratio >= 1, got {max_tokens}, {max_ratio}")
     kept: list[tuple[str, str]] = []
     dropped: Counter = Counter()
     n = 0
@@ -229,10 +267,10 @@ def _split_key(src: str, seed: int) -> bytes:
 def _target_size(size: int | float, n: int, name: str) -> int:
     if isinstance(size, float):
         if not 0.0 <= size < 1.0:
-            raise ValueError(f"{name} fraction must be in [0, 1), got {size}")
+            raise ParallelTextError(f"{name} fraction must be in [0, 1), got {size}")
         return round(size * n)
     if size < 0:
-        raise ValueError(f"{name} size must be >= 0, got {size}")
+        raise ParallelTextError(f"{name} size must be >= 0, got {size}")
     return size
 
 
@@ -250,7 +288,7 @@ def split_pairs(pairs: Sequence[tuple[str, str]], dev: int | float, test: int | 
     n = len(pairs)
     n_test, n_dev = _target_size(test, n, "test"), _target_size(dev, n, "dev")
     if n_test + n_dev > n:
-        raise ValueError(f"dev ({n_dev}) + test ({n_test}) pairs exceed the {n} pairs available")
+        raise ParallelTextError(f"dev ({n_dev}) + test ({n_test}) pairs exceed the {n} pairs available")
     groups: dict[bytes, list[int]] = {}
     for i, (src, _) in enumerate(pairs):
         groups.setdefault(_split_key(src, seed), []).append(i)

@@ -31,8 +31,9 @@ from torch import nn
 from tqdm import tqdm
 
 from toolkit.data.audio import AudioError, read_audio
-from toolkit.data.datadir import TABLES, DataDir, fix_data_dir, read_table, write_table
 from toolkit.data.cmvn import accumulate_cmvn_stats, write_cmvn_stats
+from toolkit.data.datadir import TABLES, DataDir, DataDirError, fix_data_dir, read_table, write_table
+from toolkit.data.scp import ScpMatrices
 from toolkit.utils.atomic import atomic_write
 
 log = logging.getLogger(__name__)
@@ -150,15 +151,15 @@ def extract_features(data_dir: str | Path, out_dir: str | Path, frontend: nn.Mod
     start = time.perf_counter()
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     if out_dir.resolve() == data_dir.resolve():
-        raise ValueError(f"{out_dir}: the dump dir must differ from the data dir")
+        raise DataDirError(f"{out_dir}: the dump dir must differ from the data dir")
     if nj < 1 or batch_size < 1:
-        raise ValueError(f"nj ({nj}) and batch_size ({batch_size}) must be >= 1")
+        raise DataDirError(f"nj ({nj}) and batch_size ({batch_size}) must be >= 1")
     if "," in str(out_dir.absolute()):  # kaldiio's `ark,scp:<ark>,<scp>` would split the path
-        raise ValueError(f"{out_dir}: a dump dir path must not contain ',' (kaldiio splits on it); rename it")
+        raise DataDirError(f"{out_dir}: a dump dir path must not contain ',' (kaldiio splits on it); rename it")
     frontend_sample_rate(frontend)
     data = DataDir.load(data_dir)
     if not data.wav_scp:
-        raise ValueError(f"{data_dir}: no wav.scp, nothing to extract features from")
+        raise DataDirError(f"{data_dir}: no wav.scp, nothing to extract features from")
     if nj > len(data.utts):
         log.warning("%s: only %d utterances, using %d jobs instead of %d", data_dir, len(data.utts),
                     len(data.utts), nj)
@@ -215,12 +216,12 @@ def compute_cmvn_stats(dump_dir: str | Path, per_speaker: bool = True) -> Path:
     if not feats_scp.is_file():
         raise FileNotFoundError(f"{feats_scp}: not found (run extract_feats first)")
     utt2spk = read_table(dump_dir / "utt2spk") if per_speaker else None
-    num_utts = sum(1 for _ in open(feats_scp, encoding="utf-8"))
-    utt_feats = tqdm(kaldiio.load_scp_sequential(str(feats_scp)), total=num_utts, desc="cmvn stats",
-                     unit="utt", disable=None, leave=False)
+    matrices = ScpMatrices(feats_scp)
+    num_utts = len(matrices)
+    utt_feats = tqdm(matrices.items(), total=num_utts, desc="cmvn stats", unit="utt", disable=None, leave=False)
     stats = accumulate_cmvn_stats(utt_feats, utt2spk)
     if not stats:
-        raise ValueError(f"{feats_scp}: no features")
+        raise DataDirError(f"{feats_scp}: no features")
     if per_speaker:
         path = write_cmvn_stats(stats, dump_dir / "cmvn.ark")
     else:

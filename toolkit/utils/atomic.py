@@ -1,9 +1,24 @@
-"""Atomic file writes: a crash (even SIGKILL) leaves either the old file or the new one, never half."""
+"""Atomic file writes: a crash (even SIGKILL) leaves either the old file or the new one, never half.
+
+The new file gets the permissions of any newly created file (0666 minus the umask), like `open`;
+`tempfile.mkstemp` would make every output private (0600).
+"""
 import contextlib
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import IO, Iterator
+
+
+def _create_temp(path: Path) -> tuple[int, Path]:
+    """Create and open an unused `.<name>.<random>.tmp` next to `path`, mode 0666 minus the umask."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
 
 
 @contextlib.contextmanager
@@ -11,7 +26,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs) -> Ite
     """Open a temporary file next to `path`; on success fsync it and rename it over `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _create_temp(path)
     try:
         with os.fdopen(fd, mode, **open_kwargs) as f:
             yield f
