@@ -3,6 +3,9 @@
 Every failure names the file (and the utterance, where the caller passes it): a missing or
 unreadable file, a truncated one (fewer samples than its header declares), an empty one, or a
 sample rate other than the one the caller expects.
+
+Speed-changed entries (`python -m toolkit.bin.speed_audio --factor F <source> |`, written by speed
+perturbation) are computed in-process rather than run as a pipe: same samples, no process per utterance.
 """
 import io
 import re
@@ -12,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
+from toolkit.data.speed import change_speed, parse_speed_entry, speed_num_samples
 
 
 class AudioError(ValueError):
@@ -53,6 +58,10 @@ def read_audio(source: str | Path, *, expected_sr: int | None = None, utt: str |
     yields `channel`. Returns `(samples (T,), sample_rate)`.
     """
     source = str(source)
+    speed = parse_speed_entry(source)
+    if speed is not None:  # a speed change keeps the rate: the inner entry is checked as it is
+        data, sr = read_audio(speed[0], expected_sr=expected_sr, utt=utt, channel=channel)
+        return change_speed(data, sr, speed[1]), sr
     if source.rstrip().endswith("|"):
         data, sr = _read_pipe(source.rstrip()[:-1], utt)
     else:
@@ -87,6 +96,10 @@ def probe_audio(path: str | Path, *, utt: str | None = None) -> tuple[int, int]:
 
     Raises AudioError for a missing, unreadable, truncated or empty file.
     """
+    speed = parse_speed_entry(str(path))
+    if speed is not None:
+        num_samples, sample_rate = probe_audio(speed[0], utt=utt)
+        return speed_num_samples(num_samples, sample_rate, speed[1]), sample_rate
     path = Path(path)
     if not path.is_file():
         raise AudioError(f"{_where(str(path), utt)}: audio file not found")
