@@ -22,6 +22,9 @@ frontend=fbank         # conf/frontend/<frontend>.yaml
 model=bilstm           # conf/model/<model>.yaml
 exp_tag=               # experiment dir suffix (default: the Hydra overrides, as toolkit.bin.train names it)
 decode_method=auto     # auto (viterbi for frame models, ctc_beam for CTC), viterbi, argmax, ctc_greedy, ctc_beam
+speed_perturb=false    # train on speed-perturbed copies of data/<train_set> (data/<train_set>_sp; exp dir gets _sp)
+speed_factors=0.9,1.0,1.1  # speed factors of the copies (1.0: the original utterances)
+threads=1              # torch CPU threads for training and decoding (0: torch's default, slow on a busy CPU)
 default_overrides=     # the recipe's Hydra overrides, placed before the user's (which win); not in the exp dir name
 print_exp_dir=false    # print the experiment dir these options name, run nothing
 print_feats_dir=false  # print the feature dump dir (dump/<frontend>[_<frontend overrides>]), run nothing
@@ -46,13 +49,21 @@ if [ -z "$exp_tag" ]; then
   done | LC_ALL=C sort | paste -sd, -)
   if [ -n "$naming" ]; then exp_tag=_$naming; fi
 fi
+if [ "$speed_perturb" = true ]; then exp_tag=${exp_tag}_sp; fi
 exp=exp/${model}_${frontend}${exp_tag}
 if [ "$print_exp_dir" = true ]; then echo "$exp"; exit 0; fi
 if [ "$print_feats_dir" = true ]; then echo "$feats"; exit 0; fi
-sets=$(echo "$train_set $dev_set $test_sets" | tr ' ' '\n' | awk 'NF && !seen[$0]++')
+# The training data: data/<train_set>, or its speed-perturbed copies made at stage 2 (their features and
+# CMVN come from stage 2 like any set's; the phone bigram still counts the original transcripts).
+train_data=$train_set
+if [ "$speed_perturb" = true ]; then train_data=${train_set}_sp; fi
+sets=$(echo "$train_set $train_data $dev_set $test_sets" | tr ' ' '\n' | awk 'NF && !seen[$0]++')
 
 if in_stages 2; then
   stage_begin 2 "features ($frontend) and per-speaker CMVN for: $(echo $sets) -> $feats"
+  if [ "$speed_perturb" = true ]; then
+    python -m toolkit.bin.perturb_speed --factors "$speed_factors" "data/$train_set" "data/$train_data"
+  fi
   for set in $sets; do
     python -m toolkit.bin.extract_feats --frontend "$conf/frontend/$frontend.yaml" --nj "$nj" \
       "data/$set" "$feats/$set" "${frontend_overrides[@]}"
@@ -65,8 +76,8 @@ if in_stages 3; then
   stage_begin 3 "train $model on $frontend features -> $exp"
   # Paths are quoted for Hydra: names made of overrides hold '=' and ','.
   python -m toolkit.bin.train frontend="$frontend" model="$model" exp_dir="'$exp'" \
-    data.train="'$feats/$train_set'" data.dev="'$feats/$dev_set'" data.lang="$lang" \
-    trainer.progress=false "${defaults[@]}" "${overrides[@]}"
+    data.train="'$feats/$train_data'" data.dev="'$feats/$dev_set'" data.lang="$lang" \
+    trainer.progress=false threads="$threads" "${defaults[@]}" "${overrides[@]}"
   stage_end
 fi
 
@@ -74,7 +85,7 @@ if in_stages 4; then
   stage_begin 4 "decode ($decode_method) with a phone bigram of data/$train_set"
   python -m toolkit.bin.train_phone_lm --symbols "$lang/phones.txt" "data/$train_set/text" "$lang/phone_bigram.arpa"
   for set in $test_sets; do
-    python -m toolkit.bin.decode --exp "$exp" --method "$decode_method" --lm "$lang/phone_bigram.arpa" \
+    python -m toolkit.bin.decode --exp "$exp" --method "$decode_method" --lm "$lang/phone_bigram.arpa" --threads "$threads" \
       --tune-on "$feats/$dev_set" "$feats/$set" "$exp/decode_$set"
   done
   stage_end
