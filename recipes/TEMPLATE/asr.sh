@@ -25,6 +25,9 @@ decode_method=auto     # auto (viterbi for frame models, ctc_beam for CTC), vite
 speed_perturb=false    # train on speed-perturbed copies of data/<train_set> (data/<train_set>_sp; exp dir gets _sp)
 speed_factors=0.9,1.0,1.1  # speed factors of the copies (1.0: the original utterances)
 threads=1              # torch CPU threads for training and decoding (0: torch's default, slow on a busy CPU)
+decode_checkpoint=best # best, last, or avg: the average of avg_n epochs (training keeps them, stage 4 averages)
+avg_n=5                # epochs averaged for --decode-checkpoint avg
+avg_by=best            # average the avg_n best epochs (by dev PER) or the avg_n last
 default_overrides=     # the recipe's Hydra overrides, placed before the user's (which win); not in the exp dir name
 print_exp_dir=false    # print the experiment dir these options name, run nothing
 print_feats_dir=false  # print the feature dump dir (dump/<frontend>[_<frontend overrides>]), run nothing
@@ -75,18 +78,22 @@ fi
 if in_stages 3; then
   stage_begin 3 "train $model on $frontend features -> $exp"
   # Paths are quoted for Hydra: names made of overrides hold '=' and ','.
+  keep=(); [ "$decode_checkpoint" = avg ] && keep=(trainer.keep_epochs="$avg_n")
   python -m toolkit.bin.train frontend="$frontend" model="$model" exp_dir="'$exp'" \
     data.train="'$feats/$train_data'" data.dev="'$feats/$dev_set'" data.lang="$lang" \
-    trainer.progress=false threads="$threads" "${defaults[@]}" "${overrides[@]}"
+    trainer.progress=false threads="$threads" "${keep[@]}" "${defaults[@]}" "${overrides[@]}"
   stage_end
 fi
 
 if in_stages 4; then
   stage_begin 4 "decode ($decode_method) with a phone bigram of data/$train_set"
   python -m toolkit.bin.train_phone_lm --symbols "$lang/phones.txt" "data/$train_set/text" "$lang/phone_bigram.arpa"
+  if [ "$decode_checkpoint" = avg ]; then
+    python -m toolkit.bin.average_checkpoints --exp "$exp" --n "$avg_n" --by "$avg_by"
+  fi
   for set in $test_sets; do
     python -m toolkit.bin.decode --exp "$exp" --method "$decode_method" --lm "$lang/phone_bigram.arpa" --threads "$threads" \
-      --tune-on "$feats/$dev_set" "$feats/$set" "$exp/decode_$set"
+      --checkpoint "$decode_checkpoint" --tune-on "$feats/$dev_set" "$feats/$set" "$exp/decode_$set"
   done
   stage_end
 fi

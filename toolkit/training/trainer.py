@@ -6,7 +6,8 @@ non-finite steps, an LR schedule (stepped per epoch, or per update when it says 
 TensorBoard scalars, tqdm progress, and checkpoints (`checkpoint_last.pt` every epoch,
 `checkpoint_best.pt` by the dev metric, `epoch_<n>.pt` weights kept for checkpoint averaging).
 
-A time budget (`max_minutes`, summed over resumed runs) ends training at the first update past it:
+A time budget (`max_minutes` of wall time from the start of `fit`, summed over resumed runs; the
+history's `elapsed_s`) ends training at the first update past it:
 the epoch in progress is cut short, evaluated and checkpointed like any other, and its history record
 says `budget_stop` (and `cut_short`). Rerunning with the same budget then does nothing; a larger one
 resumes.
@@ -97,7 +98,8 @@ class Trainer:
         self.history: list[dict] = []
         self.stopped = False
         self.writer = None
-        self._clock = time.time()          # start of the epoch in progress, for the time budget
+        self._clock = time.time()          # the time budget counts this run's wall time from here ...
+        self._elapsed_before = 0.0         # ... plus the training seconds of the runs it resumes
         self._cut_short = False            # the epoch in progress ended early for the time budget
         self._time_up = False              # the last epoch used up the time budget
 
@@ -142,6 +144,7 @@ class Trainer:
         """Train until `max_epochs` or until the scheduler says stop; returns the history."""
         self.resume()
         self._clock = time.time()
+        self._elapsed_before = self.history[-1].get("elapsed_s", 0.0) if self.history else 0.0
         if self.stopped or self.epoch >= self.cfg.max_epochs:
             log.info("training already finished (%d epochs): nothing to do", self.epoch)
             return self.history
@@ -167,7 +170,7 @@ class Trainer:
         sampler = getattr(train_batches, "batch_sampler", None)
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)
-        start = self._clock = time.time()
+        start = time.time()
         train_loss, train_items = self._train_one_epoch(train_batches, epoch)
         train_seconds = time.time() - start
         self._sync_buffers()
@@ -188,7 +191,7 @@ class Trainer:
         self.epoch = epoch
         record = {"epoch": epoch, "train_loss": train_loss, **{f"dev_{k}": v for k, v in dev.items()},
                   "lr": lr, "seconds": round(time.time() - start, 2), "train_seconds": round(train_seconds, 2),
-                  "train_items_per_s": round(train_items / max(train_seconds, 1e-6), 1), **self._budget_record()}
+                  "train_items_per_s": round(train_items / max(train_seconds, 1e-6), 1), **self._time_record()}
         self.history.append(record)
         if self.writer is not None:
             for k, v in record.items():
@@ -264,14 +267,17 @@ class Trainer:
         return bad_in_a_row
 
     # ---------------------------------------------------------------- time budget, per-step LR, epoch weights
+    def _elapsed(self) -> float:
+        """Wall seconds of training so far: this run's since `fit` began, plus those of the runs it resumes
+        (up to their last checkpoint)."""
+        return self._elapsed_before + time.time() - self._clock
+
     def _out_of_time(self) -> bool:
-        """True once the training time (the seconds of the epochs in the history, over resumed runs, plus
-        the epoch in progress) reaches `max_minutes`; under DDP, true on every rank as soon as it is on
-        one, so all stop at the same step."""
+        """True once the training time reaches `max_minutes`; under DDP, true on every rank as soon as it
+        is on one, so all stop at the same step."""
         if self.cfg.max_minutes <= 0:
             return False
-        spent = sum(record["seconds"] for record in self.history) + time.time() - self._clock
-        return not all_true(spent < self.cfg.max_minutes * 60, self.dist, self.device)
+        return not all_true(self._elapsed() < self.cfg.max_minutes * 60, self.dist, self.device)
 
     def _budget_used_up(self) -> bool:
         """Before training: a run that stopped for a budget at least this large is finished."""
@@ -280,16 +286,17 @@ class Trainer:
             return True
         return self._out_of_time()
 
-    def _budget_record(self) -> dict:
-        """At the end of an epoch: whether it used up the time budget (then training stops after it),
-        as entries of its history record."""
+    def _time_record(self) -> dict:
+        """History entries of an epoch about time: the training time so far (`elapsed_s`) and, when the
+        epoch used up the time budget (training stops after it), `budget_stop`."""
         self._time_up = self._cut_short or self._out_of_time()
+        elapsed = {"elapsed_s": round(self._elapsed(), 2)}
         if not self._time_up:
-            return {}
+            return elapsed
         if not self._cut_short:
             log.info("time budget (trainer.max_minutes=%g) reached at the end of epoch %d: stopping",
                      self.cfg.max_minutes, self.epoch)
-        record = {"budget_stop": True, "cut_short": self._cut_short, "max_minutes": self.cfg.max_minutes}
+        record = {**elapsed, "budget_stop": True, "cut_short": self._cut_short, "max_minutes": self.cfg.max_minutes}
         self._cut_short = False
         return record
 
