@@ -33,8 +33,8 @@ blank_to=split         # stage 6: blank frames between two phones are split betw
 speed_perturb=false    # train on 0.9/1.0/1.1 speed-perturbed copies of the training set (exp dir gets _sp)
 threads=1              # torch CPU threads for training and decoding
 decode_checkpoint=best # best, last, or avg (average of avg_n epochs: best by dev PER or last, see avg_by)
-avg_n=5
-avg_by=best
+avg_n=5                # epochs averaged for --decode-checkpoint avg
+avg_by=best            # best (by dev PER) or last epochs
 help_message="Usage: $0 [options] [hydra overrides for training]\n  e.g. $0 --corpus /data/speechocean762 trainer.max_epochs=30"
 . "$TOOLKIT_ROOT/tools/parse_options.sh"
 
