@@ -3,6 +3,7 @@ untouched, a seed repeats the masks, and the ASR model applies it to training ba
 import pytest
 import torch
 
+from toolkit.features.kaldi import Fbank
 from toolkit.features.specaugment import SpecAugment
 from toolkit.models.acoustic import AcousticModel
 from toolkit.models.dnn import DNN
@@ -98,12 +99,19 @@ def test_time_warp_keeps_ends_order_and_padding():
     assert moved
 
 
-def test_acoustic_model_augments_training_batches_only():
+@pytest.mark.parametrize("in_model_frontend", [False, True])
+def test_acoustic_model_augments_training_batches_only(in_model_frontend):
+    """Precomputed features (B, T, 8) or waveforms through an in-model fbank: the same hook."""
     torch.manual_seed(0)
-    encoder = DNN(8, 5, hidden_dim=16, num_layers=1, context=0, dropout=0.0)
-    model = AcousticModel(encoder, 8, 5, augment=SpecAugment(freq_masks=2, freq_width=4, time_masks=2))
-    plain = AcousticModel(encoder, 8, 5)
-    x, lengths = torch.randn(2, 50, 8), torch.tensor([50, 30])
+    frontend = Fbank(num_mel_bins=8) if in_model_frontend else None
+    encoder = DNN(8 * 3, 5, hidden_dim=16, num_layers=1, context=0, dropout=0.0)
+    model = AcousticModel(encoder, 8, 5, frontend=frontend, delta_order=2,
+                          augment=SpecAugment(freq_masks=2, freq_width=4, time_masks=2, blocks=3))
+    plain = AcousticModel(encoder, 8, 5, frontend=frontend, delta_order=2)
+    if in_model_frontend:
+        x, lengths = torch.randn(2, 8000) * 0.1, torch.tensor([8000, 5000])
+    else:
+        x, lengths = torch.randn(2, 50, 8), torch.tensor([50, 30])
     model.eval(), plain.eval()
     assert torch.equal(model(x, lengths)[0], plain(x, lengths)[0])
     model.train(), plain.train()

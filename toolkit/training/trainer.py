@@ -141,7 +141,7 @@ class Trainer:
 
     # ---------------------------------------------------------------- loop
     def fit(self, train_batches: Iterable[dict], dev_batches: Iterable[dict]) -> list[dict]:
-        """Train until `max_epochs` or until the scheduler says stop; returns the history."""
+        """Train until `max_epochs`, the scheduler says stop or the time budget is used up; returns the history."""
         self.resume()
         self._clock = time.time()
         self._elapsed_before = self.history[-1].get("elapsed_s", 0.0) if self.history else 0.0
