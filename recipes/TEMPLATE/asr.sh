@@ -22,6 +22,12 @@ frontend=fbank         # conf/frontend/<frontend>.yaml
 model=bilstm           # conf/model/<model>.yaml
 exp_tag=               # experiment dir suffix (default: the Hydra overrides, as toolkit.bin.train names it)
 decode_method=auto     # auto (viterbi for frame models, ctc_beam for CTC), viterbi, argmax, ctc_greedy, ctc_beam
+speed_perturb=false    # train on speed-perturbed copies of data/<train_set> (data/<train_set>_sp; exp dir gets _sp)
+speed_factors=0.9,1.0,1.1  # speed factors of the copies (1.0: the original utterances)
+threads=1              # torch CPU threads for training and decoding (0: torch's default, slow on a busy CPU)
+decode_checkpoint=best # best, last, or avg: the average of avg_n epochs (training keeps them, stage 4 averages)
+avg_n=5                # epochs averaged for --decode-checkpoint avg
+avg_by=best            # average the avg_n best epochs (by dev PER) or the avg_n last
 default_overrides=     # the recipe's Hydra overrides, placed before the user's (which win); not in the exp dir name
 print_exp_dir=false    # print the experiment dir these options name, run nothing
 print_feats_dir=false  # print the feature dump dir (dump/<frontend>[_<frontend overrides>]), run nothing
@@ -37,12 +43,20 @@ for o in "${defaults[@]}" "${overrides[@]}"; do [[ $o =~ ^[+~]*frontend\. ]] && 
 # overrides that change it>] (or <exp_tag>), so other settings never reuse or resume these.
 feats=$(python -m toolkit.bin.names feats --frontend "$frontend" -- "${defaults[@]}" "${overrides[@]}")
 exp=$(python -m toolkit.bin.names exp --model "$model" --frontend "$frontend" --tag "$exp_tag" -- "${overrides[@]}")
+if [ "$speed_perturb" = true ]; then exp=${exp}_sp; fi   # trained on the speed-perturbed copies
 if [ "$print_exp_dir" = true ]; then echo "$exp"; exit 0; fi
 if [ "$print_feats_dir" = true ]; then echo "$feats"; exit 0; fi
-sets=$(echo "$train_set $dev_set $test_sets" | tr ' ' '\n' | awk 'NF && !seen[$0]++')
+# The training data: data/<train_set>, or its speed-perturbed copies made at stage 2 (their features and
+# CMVN come from stage 2 like any set's; the phone bigram still counts the original transcripts).
+train_data=$train_set
+if [ "$speed_perturb" = true ]; then train_data=${train_set}_sp; fi
+sets=$(echo "$train_set $train_data $dev_set $test_sets" | tr ' ' '\n' | awk 'NF && !seen[$0]++')
 
 if in_stages 2; then
   stage_begin 2 "features ($frontend) and per-speaker CMVN for: $(echo $sets) -> $feats"
+  if [ "$speed_perturb" = true ]; then
+    python -m toolkit.bin.perturb_speed --factors "$speed_factors" "data/$train_set" "data/$train_data"
+  fi
   for set in $sets; do
     python -m toolkit.bin.extract_feats --frontend "$frontend" --nj "$nj" \
       "data/$set" "$feats/$set" "${frontend_overrides[@]}"
@@ -54,18 +68,22 @@ fi
 if in_stages 3; then
   stage_begin 3 "train $model on $frontend features -> $exp"
   # Paths are quoted for Hydra: names made of overrides hold '='.
+  keep=(); [ "$decode_checkpoint" = avg ] && keep=(trainer.keep_epochs="$avg_n")
   python -m toolkit.bin.train frontend="$frontend" model="$model" exp_dir="'$exp'" \
-    data.train="'$feats/$train_set'" data.dev="'$feats/$dev_set'" data.lang="$lang" \
-    trainer.progress=false "${defaults[@]}" "${overrides[@]}"
+    data.train="'$feats/$train_data'" data.dev="'$feats/$dev_set'" data.lang="$lang" \
+    trainer.progress=false threads="$threads" "${keep[@]}" "${defaults[@]}" "${overrides[@]}"
   stage_end
 fi
 
 if in_stages 4; then
   stage_begin 4 "decode ($decode_method) with a phone bigram of data/$train_set"
   python -m toolkit.bin.train_phone_lm --symbols "$lang/phones.txt" "data/$train_set/text" "$lang/phone_bigram.arpa"
+  if [ "$decode_checkpoint" = avg ]; then
+    python -m toolkit.bin.average_checkpoints --exp "$exp" --n "$avg_n" --by "$avg_by"
+  fi
   for set in $test_sets; do
-    python -m toolkit.bin.decode --exp "$exp" --method "$decode_method" --lm "$lang/phone_bigram.arpa" \
-      --tune-on "$feats/$dev_set" "$feats/$set" "$exp/decode_$set"
+    python -m toolkit.bin.decode --exp "$exp" --method "$decode_method" --lm "$lang/phone_bigram.arpa" --threads "$threads" \
+      --checkpoint "$decode_checkpoint" --tune-on "$feats/$dev_set" "$feats/$set" "$exp/decode_$set"
   done
   stage_end
 fi

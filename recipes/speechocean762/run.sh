@@ -11,6 +11,7 @@
 #   ./run.sh --stage 2 --test-sets "dev /data/my_recordings"     # also decode and score your own data dir
 #   ./run.sh --stage 3 --model cnn model.head=bilstm             # another model, Hydra overrides
 #   ./run.sh --stage 6 --align-and-retrain true                  # CTC alignments -> frame-CE hybrid model
+#   ./run.sh --stage 2 --speed-perturb true --decode-checkpoint avg augment=specaug scheduler=noam
 set -euo pipefail
 . "$(dirname "$0")/../../tools/recipe_utils.sh"
 
@@ -29,6 +30,11 @@ align_and_retrain=false  # stages 6-7: force-align train/dev with the CTC model,
 retrain_model=bilstm   # stage 7: model of the frame cross-entropy (hybrid) system
 retrain_opts=          # stage 7: Hydra overrides of its training, e.g. "trainer.max_epochs=10"
 blank_to=split         # stage 6: blank frames between two phones are split between them, or go to the previous one
+speed_perturb=false    # train on 0.9/1.0/1.1 speed-perturbed copies of the training set (exp dir gets _sp)
+threads=1              # torch CPU threads for training and decoding
+decode_checkpoint=best # best, last, or avg (average of avg_n epochs: best by dev PER or last, see avg_by)
+avg_n=5                # epochs averaged for --decode-checkpoint avg
+avg_by=best            # best (by dev PER) or last epochs
 help_message="Usage: $0 [options] [hydra overrides for training]\n  e.g. $0 --corpus /data/speechocean762 trainer.max_epochs=30"
 . "$TOOLKIT_ROOT/tools/parse_options.sh"
 
@@ -80,11 +86,12 @@ fi
 
 "$TOOLKIT_ROOT/recipes/TEMPLATE/asr.sh" --stage "$stage" --stop-stage "$stop_stage" --nj "$nj" --frontend "$frontend" \
   --model "$model" --exp-tag "$exp_tag" --train-set train --dev-set dev --test-sets "${set_names[*]}" \
-  --default-overrides "$ctc_defaults" -- "$@"
+  --speed-perturb "$speed_perturb" --threads "$threads" --decode-checkpoint "$decode_checkpoint" --avg-n "$avg_n" \
+  --avg-by "$avg_by" --default-overrides "$ctc_defaults" -- "$@"
 
 if [ "$align_and_retrain" = true ]; then
   ctc_exp=$("$TOOLKIT_ROOT/recipes/TEMPLATE/asr.sh" --model "$model" --frontend "$frontend" --exp-tag "$exp_tag" \
-    --print-exp-dir true -- "$@")
+    --speed-perturb "$speed_perturb" --print-exp-dir true -- "$@")
   feats=$("$TOOLKIT_ROOT/recipes/TEMPLATE/asr.sh" --frontend "$frontend" --print-feats-dir true -- "$@")
   frontend_overrides=(); for o in "$@"; do [[ $o == frontend.* ]] && frontend_overrides+=("$o"); done
   if in_stages 6; then
@@ -98,7 +105,7 @@ if [ "$align_and_retrain" = true ]; then
   fi
   if in_stages 7; then
     stage_begin 7 "train a frame cross-entropy $retrain_model on the CTC alignments, decode, score"
-    "$TOOLKIT_ROOT/recipes/TEMPLATE/asr.sh" --stage 3 --stop-stage 5 --frontend "$frontend" --model "$retrain_model" \
+    "$TOOLKIT_ROOT/recipes/TEMPLATE/asr.sh" --stage 3 --stop-stage 5 --frontend "$frontend" --model "$retrain_model" --threads "$threads" \
       --exp-tag "_ali_${blank_to}-$(basename "$ctc_exp")" --train-set train_ali --dev-set dev_ali --test-sets "${set_names[*]}" \
       -- loss=frame_ce "${frontend_overrides[@]}" $retrain_opts
     stage_end

@@ -1,7 +1,7 @@
 """Decode data dirs with a trained acoustic model.
 
     python -m toolkit.bin.decode --exp exp/bilstm_fbank --lm data/lang/phone_bigram.arpa \\
-        [--tune-on dump/fbank/dev] dump/fbank/test exp/bilstm_fbank/decode_test
+        [--tune-on dump/fbank/dev] [--checkpoint best|last|avg] dump/fbank/test exp/bilstm_fbank/decode_test
 
 Writes `<out>/hyp.txt` (one phone sequence per utterance, Kaldi `text` format) and
 `<out>/decode.json` (the settings used, and the tuning grid with its dev PERs when tuned).
@@ -13,8 +13,11 @@ import sys
 import time
 from pathlib import Path
 
+import torch
+
 from toolkit.data.datadir import DataDir, write_table
 from toolkit.decoding.asr import METHODS, TrainedAcousticModel, default_method, load_lm_matrix, search, tune
+from toolkit.models.checkpoint import CHOICES
 from toolkit.utils.log import setup_logging
 
 log = logging.getLogger("decode")
@@ -27,7 +30,8 @@ def floats(text: str) -> list[float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--exp", required=True, help="experiment dir (config.yaml, phones.txt, checkpoints)")
-    parser.add_argument("--checkpoint", default="best", choices=["best", "last"])
+    parser.add_argument("--checkpoint", default="best", choices=list(CHOICES),
+                        help="avg: checkpoint_avg.pt from toolkit.bin.average_checkpoints")
     parser.add_argument("--method", default="auto", choices=("auto",) + METHODS,
                         help="auto: viterbi for frame classifiers, ctc_beam for CTC models")
     parser.add_argument("--lm", help="phone bigram (ARPA) for viterbi (required) and ctc_beam (optional)")
@@ -40,10 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lm-weights", type=floats, default=[0.25, 0.5, 1.0, 2.0])
     parser.add_argument("--insertion-penalties", type=floats, default=[-2.0, 0.0, 2.0, 4.0])
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     parser.add_argument("data_dir")
     parser.add_argument("out_dir")
     args = parser.parse_args(argv)
     setup_logging()
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     start = time.time()
     model = TrainedAcousticModel(args.exp, args.checkpoint, args.device)
     method = default_method(model) if args.method == "auto" else args.method

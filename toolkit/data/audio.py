@@ -8,6 +8,9 @@ sample rate other than the one the caller expects.
 A `wav.scp` entry ending in `|` is a shell command whose standard output is the audio (Kaldi's
 convention, e.g. `sph2pipe -f wav x.sph |`). Commands run only here, in `read_audio` and
 `probe_audio`; setting the environment variable TOOLKIT_NO_PIPES=1 refuses them everywhere.
+
+Speed-changed entries (`python -m toolkit.bin.speed_audio --factor F <source> |`, written by speed
+perturbation) are computed in-process rather than run as a pipe: same samples, no process per utterance.
 """
 import io
 import os
@@ -19,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from toolkit.data.speed import change_speed, parse_speed_entry, speed_num_samples
 from toolkit.utils.errors import UserError
 
 NO_PIPES_ENV = "TOOLKIT_NO_PIPES"
@@ -118,6 +122,10 @@ def read_audio(source: str | Path, *, expected_sr: int | None = None, utt: str |
     needs `channel` (an error otherwise). Returns `(samples (T,), sample_rate)`.
     """
     source = str(source)
+    speed = parse_speed_entry(source)
+    if speed is not None:  # a speed change keeps the rate: the inner entry is checked as it is
+        data, sr = read_audio(speed[0], expected_sr=expected_sr, utt=utt, channel=channel)
+        return change_speed(data, sr, speed[1]), sr
     data, sr = _run_pipe(source.rstrip()[:-1].strip(), utt) if is_pipe(source) else _read_file(source, utt)
     where = _where(source, utt)
     if data.shape[0] == 0:
@@ -137,6 +145,10 @@ def probe_audio(source: str | Path, *, utt: str | None = None, channel: int | No
     multi-channel audio when no `channel` is given.
     """
     source = str(source)
+    speed = parse_speed_entry(source)
+    if speed is not None:
+        num_samples, sample_rate = probe_audio(speed[0], utt=utt, channel=channel)
+        return speed_num_samples(num_samples, sample_rate, speed[1]), sample_rate
     if is_pipe(source):
         samples, sr = read_audio(source, utt=utt, channel=channel)
         return len(samples), sr

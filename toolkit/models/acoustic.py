@@ -1,9 +1,10 @@
-"""An acoustic model as one `nn.Module`: (optional) frontend -> deltas -> normaliser -> encoder.
+"""An acoustic model as one `nn.Module`: (optional) frontend -> deltas -> normaliser -> (augment) -> encoder.
 
 With a fixed frontend the features are precomputed to ark/scp and `frontend` is None; with a
 learnable one the frontend is the model's first layer and reads waveforms. Either way the model
 carries its own normaliser statistics and phone log-priors, so a checkpoint is all that decoding
-needs (besides the symbol table saved next to it).
+needs (besides the symbol table saved next to it). `augment` (e.g. SpecAugment, config group
+`augment/`) acts on the normalised features in training mode only, so both feature paths get it.
 """
 import torch
 from torch import nn
@@ -17,9 +18,10 @@ from toolkit.utils.masks import lengths_to_mask
 
 class AcousticModel(nn.Module):
     def __init__(self, encoder: nn.Module, feature_dim: int, num_classes: int, *, frontend: nn.Module | None = None,
-                 delta_order: int = 0):
+                 delta_order: int = 0, augment: nn.Module | None = None):
         super().__init__()
         self.frontend, self.encoder, self.delta_order = frontend, encoder, delta_order
+        self.augment = augment
         self.normalizer = GlobalCMVN(feature_dim * (delta_order + 1), norm_means=True, norm_vars=True)
         self.register_buffer("log_priors", torch.full((num_classes,), -float(torch.log(torch.tensor(num_classes)))))
 
@@ -34,7 +36,10 @@ class AcousticModel(nn.Module):
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """-> logits (B, T, num_classes), lengths (B,)."""
         x, lengths = self.features(inputs, lengths)
-        return self.encoder(self.normalizer(x, lengths), lengths)
+        x = self.normalizer(x, lengths)                                   # (B, T, D')
+        if self.augment is not None:
+            x = self.augment(x, lengths)                                  # identity in eval mode
+        return self.encoder(x, lengths)
 
     @torch.no_grad()
     def fit_normalizer(self, batches) -> None:
@@ -66,5 +71,6 @@ def build_acoustic_model(cfg, num_classes: int, spec: FeatureSpec | None = None)
     spec = spec or FeatureSpec.from_config(cfg)
     frontend = instantiate(cfg.frontend)
     encoder = instantiate(cfg.model, input_dim=frontend.feature_dim * (spec.delta_order + 1), num_classes=num_classes)
-    return AcousticModel(encoder, frontend.feature_dim, num_classes,
-                         frontend=frontend if spec.in_model else None, delta_order=spec.delta_order)
+    augment = instantiate(cfg.augment, blocks=spec.delta_order + 1) if cfg.get("augment") else None
+    return AcousticModel(encoder, frontend.feature_dim, num_classes, frontend=frontend if spec.in_model else None,
+                         delta_order=spec.delta_order, augment=augment)

@@ -2,8 +2,15 @@
 
 The model-specific parts live in a `Task` (how to compute the loss of a batch, how to evaluate on
 dev); the trainer owns the loop: device placement, AMP on CUDA, gradient clipping, skipping of
-non-finite steps, an epoch-level LR schedule, DDP, TensorBoard scalars, tqdm progress, and
-checkpoints (`checkpoint_last.pt` every epoch, `checkpoint_best.pt` by the dev metric).
+non-finite steps, an LR schedule (stepped per epoch, or per update when it says `per_step`), DDP,
+TensorBoard scalars, tqdm progress, and checkpoints (`checkpoint_last.pt` every epoch,
+`checkpoint_best.pt` by the dev metric, `epoch_<n>.pt` weights kept for checkpoint averaging).
+
+A time budget (`max_minutes` of wall time from the start of `fit`, summed over resumed runs; the
+history's `elapsed_s`) ends training at the first update past it:
+the epoch in progress is cut short, evaluated and checkpointed like any other, and its history record
+says `budget_stop` (and `cut_short`). Rerunning with the same budget then does nothing; a larger one
+resumes.
 
 Re-running in the same experiment dir resumes from `checkpoint_last.pt`, random states included,
 so a killed run ends with the same model as an uninterrupted one.
@@ -21,7 +28,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from toolkit.models.checkpoint import BEST, LAST, load_checkpoint
+from toolkit.models.checkpoint import BEST, LAST, epoch_file, load_checkpoint
 from toolkit.training.checkpoint import rng_state, save_checkpoint, set_rng_state
 from toolkit.training.curves import plot_learning_curves
 from toolkit.training.distributed import DistInfo, all_true, default_device
@@ -50,6 +57,8 @@ class TrainerConfig:
     max_bad_steps: int = 20          # consecutive non-finite losses before giving up
     log_interval: int = 50           # steps between TensorBoard train scalars
     progress: bool = True            # tqdm bars
+    max_minutes: float = 0.0         # time budget of the whole training (summed over resumed runs); 0: none
+    keep_epochs: int = 0             # keep epoch_<n>.pt weights of the last N and the best N epochs (averaging)
 
 
 class TrainingDiverged(RuntimeError):
@@ -89,6 +98,10 @@ class Trainer:
         self.history: list[dict] = []
         self.stopped = False
         self.writer = None
+        self._clock = time.time()          # the time budget counts this run's wall time from here ...
+        self._elapsed_before = 0.0         # ... plus the training seconds of the runs it resumes
+        self._cut_short = False            # the epoch in progress ended early for the time budget
+        self._time_up = False              # the last epoch used up the time budget
 
     # ---------------------------------------------------------------- checkpoints
     def _state(self) -> dict:
@@ -128,16 +141,23 @@ class Trainer:
 
     # ---------------------------------------------------------------- loop
     def fit(self, train_batches: Iterable[dict], dev_batches: Iterable[dict]) -> list[dict]:
-        """Train until `max_epochs` or until the scheduler says stop; returns the history."""
+        """Train until `max_epochs`, the scheduler says stop or the time budget is used up; returns the history."""
         self.resume()
+        self._clock = time.time()
+        self._elapsed_before = self.history[-1].get("elapsed_s", 0.0) if self.history else 0.0
         if self.stopped or self.epoch >= self.cfg.max_epochs:
             log.info("training already finished (%d epochs): nothing to do", self.epoch)
             return self.history
+        if self._budget_used_up():
+            log.info("the time budget (trainer.max_minutes=%g) is used up after %d epochs: nothing to do",
+                     self.cfg.max_minutes, self.epoch)
+            return self.history
+        self._prepare_schedule(train_batches)
         if self.dist.is_main:
             from torch.utils.tensorboard import SummaryWriter
             self.writer = SummaryWriter(self.exp_dir / "tensorboard", purge_step=self.step)
         try:
-            while self.epoch < self.cfg.max_epochs and not self.stopped:
+            while self.epoch < self.cfg.max_epochs and not self.stopped and not self._time_up:
                 self._run_epoch(train_batches, dev_batches)
         finally:
             if self.writer is not None:
@@ -162,7 +182,7 @@ class Trainer:
         if improved:
             self.best = metric
         lr = self.optimizer.param_groups[0]["lr"]
-        if self.scheduler is not None:
+        if self.scheduler is not None and not getattr(self.scheduler, "per_step", False):
             monitor = getattr(self.scheduler, "monitor", self.task.metric)
             if monitor not in dev:
                 raise KeyError(f"the scheduler monitors dev '{monitor}', but evaluation gives only {sorted(dev)}")
@@ -171,7 +191,7 @@ class Trainer:
         self.epoch = epoch
         record = {"epoch": epoch, "train_loss": train_loss, **{f"dev_{k}": v for k, v in dev.items()},
                   "lr": lr, "seconds": round(time.time() - start, 2), "train_seconds": round(train_seconds, 2),
-                  "train_items_per_s": round(train_items / max(train_seconds, 1e-6), 1)}
+                  "train_items_per_s": round(train_items / max(train_seconds, 1e-6), 1), **self._time_record()}
         self.history.append(record)
         if self.writer is not None:
             for k, v in record.items():
@@ -179,6 +199,7 @@ class Trainer:
                     self.writer.add_scalar(f"dev/{k[4:]}", v, epoch)
             self.writer.add_scalar("train/epoch_loss", train_loss, epoch)
             self.writer.add_scalar("train/lr", lr, epoch)
+        self._keep_epoch_weights(metric)
         self._save(improved)
         dev_text = " ".join(f"{k}={v:.4f}" for k, v in dev.items())
         log.info("epoch %d: train loss %.4f | dev %s | lr %.3g | %.1fs%s%s", epoch, train_loss, dev_text, lr,
@@ -221,11 +242,17 @@ class Trainer:
             self.scaler.update()
             bad_in_a_row = 0
             self.step += 1
+            self._step_schedule()
             total, count = total + stats["loss"], count + stats["count"]
             bar.set_postfix(loss=f"{stats['loss'] / max(stats['count'], 1):.3f}")
             if self.writer is not None and self.step % self.cfg.log_interval == 0:
                 self.writer.add_scalar("train/loss", stats["loss"] / max(stats["count"], 1), self.step)
                 self.writer.add_scalar("train/grad_norm", float(grad_norm), self.step)
+            if self._out_of_time():
+                self._cut_short = True
+                log.info("epoch %d: time budget (trainer.max_minutes=%g) reached after %d steps: stopping",
+                         epoch, self.cfg.max_minutes, self.step)
+                break
         return total / max(count, 1), count
 
     def _skip_step(self, epoch: int, bad_in_a_row: int, what: str) -> int:
@@ -238,3 +265,65 @@ class Trainer:
                 "Lower the learning rate (optim.lr=...), check the input features for NaN/inf, or raise "
                 f"trainer.max_bad_steps. The last good state is in {self.exp_dir / LAST}.")
         return bad_in_a_row
+
+    # ---------------------------------------------------------------- time budget, per-step LR, epoch weights
+    def _elapsed(self) -> float:
+        """Wall seconds of training so far: this run's since `fit` began, plus those of the runs it resumes
+        (up to their last checkpoint)."""
+        return self._elapsed_before + time.time() - self._clock
+
+    def _out_of_time(self) -> bool:
+        """True once the training time reaches `max_minutes`; under DDP, true on every rank as soon as it
+        is on one, so all stop at the same step."""
+        if self.cfg.max_minutes <= 0:
+            return False
+        return not all_true(self._elapsed() < self.cfg.max_minutes * 60, self.dist, self.device)
+
+    def _budget_used_up(self) -> bool:
+        """Before training: a run that stopped for a budget at least this large is finished."""
+        last = self.history[-1] if self.history else {}
+        if self.cfg.max_minutes > 0 and last.get("budget_stop") and self.cfg.max_minutes <= last["max_minutes"]:
+            return True
+        return self._out_of_time()
+
+    def _time_record(self) -> dict:
+        """History entries of an epoch about time: the training time so far (`elapsed_s`) and, when the
+        epoch used up the time budget (training stops after it), `budget_stop`."""
+        self._time_up = self._cut_short or self._out_of_time()
+        elapsed = {"elapsed_s": round(self._elapsed(), 2)}
+        if not self._time_up:
+            return elapsed
+        if not self._cut_short:
+            log.info("time budget (trainer.max_minutes=%g) reached at the end of epoch %d: stopping",
+                     self.cfg.max_minutes, self.epoch)
+        record = {**elapsed, "budget_stop": True, "cut_short": self._cut_short, "max_minutes": self.cfg.max_minutes}
+        self._cut_short = False
+        return record
+
+    def _prepare_schedule(self, train_batches) -> None:
+        """A per-step schedule whose length is left to the trainer gets max_epochs x batches per epoch."""
+        if hasattr(self.scheduler, "set_total_steps") and hasattr(train_batches, "__len__"):
+            self.scheduler.set_total_steps(self.cfg.max_epochs * len(train_batches))
+
+    def _step_schedule(self) -> None:
+        """Advance a per-step LR schedule after an optimizer update."""
+        if self.scheduler is not None and getattr(self.scheduler, "per_step", False):
+            self.scheduler.step()
+            if self.writer is not None and self.step % self.cfg.log_interval == 0:
+                self.writer.add_scalar("train/lr", self.optimizer.param_groups[0]["lr"], self.step)
+
+    def _keep_epoch_weights(self, metric: float) -> None:
+        """Save this epoch's model weights as `epoch_<n>.pt` and delete those no longer among the last
+        `keep_epochs` or the best `keep_epochs` epochs (by the dev metric), for checkpoint averaging."""
+        if self.cfg.keep_epochs <= 0 or not self.dist.is_main:
+            return
+        save_checkpoint(self.exp_dir / epoch_file(self.epoch), model=self.model.state_dict(), epoch=self.epoch,
+                        metric=self.task.metric, mode=self.task.mode, value=metric)
+        key = f"dev_{self.task.metric}"
+        scored = [(r[key], r["epoch"]) for r in self.history if key in r]
+        best = sorted(scored, reverse=self.task.mode == "max")[:self.cfg.keep_epochs]
+        keep = {e for _, e in best} | {r["epoch"] for r in self.history[-self.cfg.keep_epochs:]}
+        for path in self.exp_dir.glob("epoch_*.pt"):
+            number = path.stem.removeprefix("epoch_")
+            if number.isdigit() and int(number) not in keep:
+                path.unlink()
