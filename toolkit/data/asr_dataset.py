@@ -14,7 +14,7 @@ from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader, Dataset
 
 from toolkit.data.alignment import frame_labels, read_ctm
-from toolkit.data.audio import probe_audio, read_audio
+from toolkit.data.audio import AudioError, probe_audio, read_audio
 from toolkit.data.datadir import DataDir, DataDirError, read_table
 from toolkit.data.cmvn import apply_cmvn
 from toolkit.data.feature_spec import FeatureSpec
@@ -32,6 +32,7 @@ class AsrDataset(Dataset):
 
     source: "feats" or "wav". targets: "frames" (needs `phones.ctm`), "tokens" (needs `text`) or None.
     `num_frames` maps a number of samples to the frontend's number of frames (wav source + frame targets).
+    An input holding NaN or inf is an error naming the utterance and the file (feats, CMVN stats or audio).
     """
 
     def __init__(self, data_dir: str | Path, symbols: SymbolTable, *, source: str = "feats",
@@ -107,6 +108,8 @@ class AsrDataset(Dataset):
             if seg is not None:
                 x = x[self._cut(seg)]
             num_frames = self.num_frames_fn(len(x)) if self.num_frames_fn else None
+        if not np.isfinite(x).all():
+            raise self._non_finite(utt, x)
         item = {"utt": utt, "input": torch.from_numpy(np.ascontiguousarray(x))}
         if self.targets == "frames":
             labels = frame_labels(self.alignments[utt], num_frames, frame_shift=self.frame_shift,
@@ -115,6 +118,18 @@ class AsrDataset(Dataset):
         elif self.targets == "tokens":
             item["target"] = torch.tensor(self.symbols.encode(self.data.text[utt]))
         return item
+
+    def _non_finite(self, utt: str, x: np.ndarray) -> ValueError:
+        """The error for an item whose input holds NaN or inf, naming the utterance and where it came from."""
+        if self.source == "wav":
+            return AudioError(f"{self.data.audio_entry(utt)[0]} (utterance {utt}): audio has NaN or infinite "
+                              "samples; repair the recording, or remove the utterance from the data dir")
+        if self.cmvn_stats is None or not np.isfinite(self.feats[utt]).all():
+            return DataDirError(f"{self.dir}/feats.scp: utterance {utt} has NaN or infinite features; re-extract "
+                                "them after repairing its audio, or remove the utterance from the data dir")
+        spk = self.data.utt2spk[utt]
+        return DataDirError(f"{self.dir}/cmvn.scp: the CMVN stats of speaker {spk} (utterance {utt}) are NaN or "
+                            "infinite; recompute them (compute_cmvn) from finite features")
 
 
 def collate_asr(items: list[dict]) -> dict:

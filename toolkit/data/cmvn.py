@@ -40,7 +40,8 @@ def accumulate_cmvn_stats(utt_feats: Iterable[tuple[str, np.ndarray]],
                           utt2spk: dict[str, str] | None = None) -> dict[str, np.ndarray]:
     """Sum stats over `(utt, feats (T, D))` pairs, per speaker of `utt2spk`, or under the key "global".
 
-    Streams: only one matrix is held at a time.
+    Streams: only one matrix is held at a time. Non-finite features are an error naming the utterance
+    (one NaN would make its speaker's, or the global, stats NaN).
     """
     totals: dict[str, np.ndarray] = {}
     for utt, feats in utt_feats:
@@ -51,6 +52,11 @@ def accumulate_cmvn_stats(utt_feats: Iterable[tuple[str, np.ndarray]],
         else:
             raise ValueError(f"utterance {utt} has features but is not in utt2spk")
         stats = cmvn_stats(feats)
+        if not np.isfinite(stats).all():
+            whose = "the global" if utt2spk is None else f"speaker {key}'s"
+            raise ValueError(f"utterance {utt}: its features hold NaN or infinite values, which would make {whose} "
+                             "CMVN stats non-finite; re-extract them after repairing its audio, or remove the "
+                             "utterance from the data dir")
         if key in totals and totals[key].shape != stats.shape:
             raise ValueError(f"utterance {utt}: feature dim {stats.shape[1] - 1} differs from earlier "
                              f"utterances' {totals[key].shape[1] - 1}")

@@ -13,7 +13,8 @@ through the frontend in batches of `batch_size` and appends each utterance to it
 soon as it is computed, so memory stays flat in corpus size. Jobs run in separate processes
 forked from a clean `forkserver` (safe with threads and CUDA; `spawn` where there is none), which
 imports torch once per Python session rather than once per job. An unreadable, truncated or wrongly sampled recording stops
-the extraction with an error naming the utterance and the file. Utterances too short for a single
+the extraction with an error naming the utterance and the file, and so does audio with NaN or
+infinite samples, or features that come out non-finite. Utterances too short for a single
 frame are dropped with a warning (as Kaldi's compute-*-feats does), and the dump dir's tables are
 fixed to match.
 """
@@ -100,7 +101,7 @@ def _extract_job(job: int, data: DataDir, frontend: nn.Module, out_dir: str, bat
             if _stop_event is not None and _stop_event.is_set():
                 break
             batch = utts[lo:lo + batch_size]
-            audio = [read(utt) for utt in batch]
+            audio = [_check_finite_audio(read(utt), utt, data) for utt in batch]
             lengths = torch.tensor([len(a) for a in audio])
             waves = torch.zeros(len(audio), int(lengths.max()))
             for i, a in enumerate(audio):
@@ -112,10 +113,23 @@ def _extract_job(job: int, data: DataDir, frontend: nn.Module, out_dir: str, bat
                 if n == 0:
                     empty.append(utt)
                     continue
+                if not np.isfinite(feats[i, :n]).all():
+                    raise ValueError(f"utterance {utt} ({data.audio_entry(utt)[0]}): {type(frontend).__name__} "
+                                     "gave NaN or infinite features from finite audio; check the frontend's "
+                                     "settings (e.g. a log of zero energy)")
                 writer(utt, feats[i, :n])
                 num_frames[utt] = n
             bar.update(len(batch))
     return num_frames, empty
+
+
+def _check_finite_audio(samples: np.ndarray, utt: str, data: DataDir) -> np.ndarray:
+    """NaN or infinite samples would make the utterance's features, and its speaker's CMVN stats, NaN."""
+    bad = int(np.count_nonzero(~np.isfinite(samples)))
+    if bad:
+        raise AudioError(f"{data.audio_entry(utt)[0]} (utterance {utt}): {bad} of {len(samples)} samples are NaN "
+                         "or infinite; repair the recording, or remove the utterance from the data dir")
+    return samples
 
 
 def _copy_tables(data: DataDir, data_dir: Path, out_dir: Path) -> None:

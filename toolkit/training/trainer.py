@@ -12,12 +12,20 @@ the epoch in progress is cut short, evaluated and checkpointed like any other, a
 says `budget_stop` (and `cut_short`). Rerunning with the same budget then does nothing; a larger one
 resumes.
 
+Nothing fails silently: a step with a non-finite loss or gradient is skipped and counted, and the run
+stops after `max_bad_steps` in a row, after `max_bad_steps_total` over the run (resumes included), or
+after an epoch in which no step succeeded; a NaN or infinite dev metric is never the best.
+
 Re-running in the same experiment dir resumes from `checkpoint_last.pt`, random states included,
-so a killed run ends with the same model as an uninterrupted one.
+so a killed run ends with the same model as an uninterrupted one (a run killed between writing the
+best and the last checkpoint, or a corrupt last one, resumes from the newest readable state; see
+`toolkit.training.checkpoint`).
 """
 import json
 import logging
+import math
 import time
+import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +36,12 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from toolkit.models.checkpoint import BEST, LAST, epoch_file, load_checkpoint
-from toolkit.training.checkpoint import rng_state, save_checkpoint, set_rng_state
+from toolkit.models.checkpoint import BEST, LAST, epoch_file
+from toolkit.training.checkpoint import (load_resume_state, rng_state, save_checkpoint, save_training_state,
+                                         set_rng_state)
 from toolkit.training.curves import plot_learning_curves
 from toolkit.training.distributed import DistInfo, all_true, default_device
+from toolkit.utils.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +65,14 @@ class TrainerConfig:
     amp: bool = True                 # mixed precision, used only on CUDA
     amp_dtype: str = "bfloat16"      # or "float16" (with a gradient scaler)
     max_bad_steps: int = 20          # consecutive non-finite losses before giving up
+    max_bad_steps_total: int = 100   # skipped steps allowed over the whole run (resumes included)
     log_interval: int = 50           # steps between TensorBoard train scalars
     progress: bool = True            # tqdm bars
     max_minutes: float = 0.0         # time budget of the whole training (summed over resumed runs); 0: none
     keep_epochs: int = 0             # keep epoch_<n>.pt weights of the last N and the best N epochs (averaging)
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(UserError):
     pass
 
 
@@ -95,6 +106,8 @@ class Trainer:
         self.epoch = 0                     # epochs completed
         self.step = 0                      # optimizer steps taken
         self.best: float | None = None
+        self.bad_steps = 0                 # steps skipped for a non-finite loss or gradient, whole run
+        self.run_id = uuid.uuid4().hex     # tells this run's checkpoints from those an earlier run left
         self.history: list[dict] = []
         self.stopped = False
         self.writer = None
@@ -108,33 +121,45 @@ class Trainer:
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
                 "scaler": self.scaler.state_dict(), "epoch": self.epoch, "step": self.step, "best": self.best,
-                "history": self.history, "stopped": self.stopped, "rng": rng_state()}
+                "history": self.history, "stopped": self.stopped, "bad_steps": self.bad_steps, "run_id": self.run_id,
+                "rng": rng_state()}
 
     def resume(self) -> bool:
-        """Load `checkpoint_last.pt` if the experiment dir has one; True when resumed."""
-        path = self.exp_dir / LAST
-        if not path.is_file():
+        """Load `checkpoint_last.pt` if the experiment dir has one (or the newest readable state when
+        it is behind or broken, see `load_resume_state`); True when resumed."""
+        found = load_resume_state(self.exp_dir)
+        if found is None:
             return False
-        ckpt = load_checkpoint(path, map_location=self.device)
+        path, ckpt = found
         self.model.load_state_dict(ckpt["model"])
         self.optimizer.load_state_dict(ckpt["optimizer"])
         if self.scheduler is not None and ckpt["scheduler"] is not None:
             self.scheduler.load_state_dict(ckpt["scheduler"])
         self.scaler.load_state_dict(ckpt["scaler"])
         self.epoch, self.step, self.best = ckpt["epoch"], ckpt["step"], ckpt["best"]
-        self.history, self.stopped = ckpt["history"], ckpt["stopped"]
+        self.history, self.stopped, self.bad_steps = ckpt["history"], ckpt["stopped"], ckpt["bad_steps"]
+        self.run_id = ckpt["run_id"]
         set_rng_state(ckpt["rng"])
         log.info("resumed from %s: %d epoch(s) done, best dev %s = %s", path, self.epoch, self.task.metric,
                  self.best)
+        if path.name != LAST:
+            self._repair_last()
         return True
+
+    def _repair_last(self) -> None:
+        """After resuming from another file, let `checkpoint_last.pt` and history.json hold the resumed
+        state again (a finished run does not write them any more)."""
+        if self.dist.is_main:
+            save_checkpoint(self.exp_dir / LAST, **self._state())
+            self._write_history()
 
     def _save(self, improved: bool) -> None:
         if not self.dist.is_main:
             return
-        state = self._state()
-        save_checkpoint(self.exp_dir / LAST, **state)
-        if improved:
-            save_checkpoint(self.exp_dir / BEST, **state)
+        save_training_state(self.exp_dir, self._state(), improved)
+        self._write_history()
+
+    def _write_history(self) -> None:
         with open(self.exp_dir / "history.json", "w") as f:
             json.dump(self.history, f, indent=1)
         plot_learning_curves(self.history, self.exp_dir / "learning_curves.png", self.task.metric)
@@ -147,6 +172,7 @@ class Trainer:
         self._elapsed_before = self.history[-1].get("elapsed_s", 0.0) if self.history else 0.0
         if self.stopped or self.epoch >= self.cfg.max_epochs:
             log.info("training already finished (%d epochs): nothing to do", self.epoch)
+            self._check_best()
             return self.history
         if self._budget_used_up():
             log.info("the time budget (trainer.max_minutes=%g) is used up after %d epochs: nothing to do",
@@ -162,6 +188,7 @@ class Trainer:
         finally:
             if self.writer is not None:
                 self.writer.close()
+        self._check_best()
         log.info("training done: %d epochs, best dev %s = %.4f", self.epoch, self.task.metric, self.best)
         return self.history
 
@@ -171,14 +198,16 @@ class Trainer:
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)
         start = time.time()
+        steps_before, bad_before = self.step, self.bad_steps
         train_loss, train_items = self._train_one_epoch(train_batches, epoch)
+        self._check_steps_taken(epoch, self.step - steps_before, self.bad_steps - bad_before)
         train_seconds = time.time() - start
         self._sync_buffers()
         self.model.eval()
         with torch.no_grad(), self._autocast():
             dev = self.task.evaluate(self.model, (to_device(b, self.device) for b in dev_batches))
         metric = dev[self.task.metric]
-        improved = self.best is None or (metric < self.best if self.task.mode == "min" else metric > self.best)
+        improved = self._improves(metric, epoch)
         if improved:
             self.best = metric
         lr = self.optimizer.param_groups[0]["lr"]
@@ -204,6 +233,30 @@ class Trainer:
         dev_text = " ".join(f"{k}={v:.4f}" for k, v in dev.items())
         log.info("epoch %d: train loss %.4f | dev %s | lr %.3g | %.1fs%s%s", epoch, train_loss, dev_text, lr,
                  record["seconds"], " | new best" if improved else "", " | scheduler stop" if self.stopped else "")
+
+    def _improves(self, metric: float, epoch: int) -> bool:
+        """Whether a dev metric beats the best so far; a NaN or infinite one never does."""
+        if not math.isfinite(metric):
+            log.warning("epoch %d: dev %s is %s, so this epoch cannot be the best", epoch, self.task.metric, metric)
+            return False
+        return self.best is None or (metric < self.best if self.task.mode == "min" else metric > self.best)
+
+    def _check_best(self) -> None:
+        if self.best is None:
+            raise TrainingDiverged(
+                f"no epoch gave a finite dev {self.task.metric} (see {self.exp_dir / 'history.json'}), so there is "
+                f"no {BEST}: check the dev data and the training loss for NaN/inf values")
+
+    def _check_steps_taken(self, epoch: int, steps: int, skipped: int) -> None:
+        """An epoch in which no optimizer step succeeded would pass off an untrained model as trained."""
+        if steps > 0:
+            return
+        if skipped == 0:
+            raise TrainingDiverged(f"epoch {epoch}: the training data gave no batches (is the training set empty?)")
+        raise TrainingDiverged(
+            f"epoch {epoch}: all {skipped} training steps were skipped for a non-finite loss or gradient, so "
+            "nothing was learned: check the training features/audio for NaN/inf values, or lower the learning "
+            "rate (optim.lr=...)")
 
     def _sync_buffers(self) -> None:
         """DDP keeps parameters in step but lets each rank update its own buffers (BatchNorm running
@@ -257,6 +310,7 @@ class Trainer:
 
     def _skip_step(self, epoch: int, bad_in_a_row: int, what: str) -> int:
         bad_in_a_row += 1
+        self.bad_steps += 1
         log.warning("epoch %d step %d: non-finite %s, step skipped (%d in a row)", epoch, self.step + 1, what,
                     bad_in_a_row)
         if bad_in_a_row >= self.cfg.max_bad_steps:
@@ -264,6 +318,12 @@ class Trainer:
                 f"training diverged: {bad_in_a_row} consecutive steps with a non-finite {what} at epoch {epoch}. "
                 "Lower the learning rate (optim.lr=...), check the input features for NaN/inf, or raise "
                 f"trainer.max_bad_steps. The last good state is in {self.exp_dir / LAST}.")
+        if self.bad_steps > self.cfg.max_bad_steps_total:
+            raise TrainingDiverged(
+                f"training stopped: {self.bad_steps} steps skipped for a non-finite loss or gradient over the run, "
+                f"more than trainer.max_bad_steps_total={self.cfg.max_bad_steps_total}. Check the input features "
+                "for NaN/inf, lower the learning rate (optim.lr=...), or raise trainer.max_bad_steps_total. The "
+                f"last good state is in {self.exp_dir / LAST}.")
         return bad_in_a_row
 
     # ---------------------------------------------------------------- time budget, per-step LR, epoch weights
