@@ -219,3 +219,18 @@ def test_no_repeat_ngram_size_and_min_len(search_cls):
     assert search_cls(max_len_a=0, max_len_b=6)(m, src, lengths)[0][0].tokens == []
     assert len(search_cls(max_len_a=0, max_len_b=6, min_len=3)(m, src, lengths)[0][0].tokens) == 3
     assert not math.isinf(search_cls(min_len=3)(m, src, lengths)[0][0].logprob)
+
+
+def test_embedded_sample_is_the_output_of_its_generator():
+    import importlib.util
+    from pathlib import Path
+
+    local = Path(__file__).resolve().parents[1] / "recipes" / "summarization" / "local"
+    spec = importlib.util.spec_from_file_location("make_sample", local / "make_sample.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    pairs = module.generate(800, seed=0)
+    assert (local / "sample.tsv").read_text(encoding="utf-8").splitlines() == [f"{a}\t{t}" for a, t in pairs]
+    # headlines reuse the lead's names and numbers: most headline words occur in the lead
+    shared = [len(set(t.split()) & set(a.split())) / len(t.split()) for a, t in pairs]
+    assert sum(shared) / len(shared) > 0.6

@@ -11,6 +11,7 @@ on both sides. ROUGE-L is the sentence-level LCS (``rougeL``), not the summary-l
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 from typing import Sequence
 
@@ -37,6 +38,7 @@ def score_summaries(hyps: Sequence[str], refs: Sequence[str], *, stemmer: bool =
     """Average ROUGE-1/2/L F1 (x 100) of `hyps` against `refs` (one reference each); lengths must match."""
     from rouge_score import rouge_scorer
 
+    logging.getLogger("absl").setLevel(logging.WARNING)   # rouge-score logs "Using default tokenizer." per scorer
     if len(hyps) != len(refs):
         raise ValueError(f"{len(hyps)} summaries but {len(refs)} references")
     if not hyps:
