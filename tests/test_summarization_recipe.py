@@ -15,8 +15,9 @@ RECIPE = ROOT / "recipes" / "summarization"
 
 pytestmark = pytest.mark.slow
 
+# Many small updates at a high rate, no label smoothing: dev loss ~0.3 after 8 epochs of 330 pairs.
 TINY = ["model.enc_hidden=48", "model.dec_hidden=96", "model.attn_dim=48", "model.dropout=0.0", "metric=loss",
-        "scheduler=none", "trainer.max_epochs=12", "data.max_tokens=1200", "optim.lr=5e-3"]
+        "scheduler=none", "trainer.max_epochs=8", "data.max_tokens=400", "optim.lr=1e-2", "label_smoothing=0"]
 
 
 def sample(n: int, seed: int) -> list[tuple[str, str]]:
