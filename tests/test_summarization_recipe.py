@@ -27,7 +27,7 @@ def sample(n: int, seed: int) -> list[tuple[str, str]]:
     return module.generate(n, seed)
 
 
-def run(cmd: list[str], cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
+def run(cmd: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=cwd, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True,
                           text=True, timeout=timeout)
 
