@@ -11,9 +11,10 @@
 #   ./run.sh --train-src train.de --train-tgt train.en --src de --tgt en    # Moses files
 #   ./run.sh --stage 4 --model seq2seq_lstm optim.lr=5e-4                   # retrain with Hydra overrides
 #
-# Stages: 0 data, 1 clean + split, 2 sentencepiece, 3 word2vec (--word2vec true), 4 train,
-# 5 decode (beam), 6 score (BLEU, chrF). Each stage reads only what earlier ones wrote (data/, exp/);
-# rerunning one is safe: preparation is deterministic and training resumes (or does nothing).
+# Stages: 0 data, 1 clean + split (here), then the generic text-to-text stages of
+# recipes/TEMPLATE/seq2seq.sh: 2 sentencepiece, 3 word2vec (--word2vec true), 4 train, 5 decode (beam),
+# 6 score (BLEU, chrF). Each stage reads only what earlier ones wrote (data/, exp/); rerunning one is
+# safe: preparation is deterministic and training resumes (or does nothing).
 set -euo pipefail
 recipe_dir=$(cd "$(dirname "$0")" && pwd)   # local/ (the smoke test, corpus glue)
 . "$recipe_dir/../../tools/recipe_utils.sh"
@@ -50,7 +51,7 @@ test_sets=dev,test     # data sets to decode and score (comma-separated)
 beam_size=5            # beam search width
 length_penalty=gnmt    # none, average or gnmt
 alpha=0.6              # length penalty exponent
-plot_line=1            # 1-based line of each decoded set whose attention is plotted (0: none)
+plot_line=1            # 1-based lines of each decoded set whose attention is plotted (comma-separated; 0: none)
 help_message="Usage: $0 [options] [hydra overrides for training]\n  e.g. $0 --pairs deu-eng.tsv --max-train-pairs 50000 trainer.max_epochs=10"
 . "$TOOLKIT_ROOT/tools/parse_options.sh"
 
@@ -65,8 +66,6 @@ if [ -z "$pairs" ] && [ -z "$train_src" ]; then
     || { log "error: the embedded smoke test is German-English; --src/--tgt must be deu/eng (or give a corpus)"; exit 1; }
 fi
 [ "$word2vec" = true ] && [ -z "$exp_tag" ] && exp_tag=_w2v
-exp=$(python -m toolkit.bin.names translation --model "$model" --src "$src" --tgt "$tgt" --tag "$exp_tag")
-spm_dir=data/lang/joint
 
 if in_stages 0; then
   stage_begin 0 "data: $( [ -n "$pairs" ] && echo "pair file $pairs" || echo "Moses files $train_src / $train_tgt")"
@@ -100,66 +99,11 @@ if in_stages 1; then
   stage_end
 fi
 
-if in_stages 2; then
-  stage_begin 2 "sentencepiece ($spm_type, $vocab_size pieces, joint=$joint_vocab) -> data/lang"
-  separate=(); [ "$joint_vocab" = true ] || separate=(--separate)
-  python -m toolkit.bin.train_spm --src-text "data/train/text.$src" --tgt-text "data/train/text.$tgt" \
-    --out data/lang --vocab-size "$vocab_size" --model-type "$spm_type" "${separate[@]}"
-  stage_end
-fi
-
-w2v_overrides=()
-if [ "$word2vec" = true ]; then
-  for side in src tgt; do
-    lang=${!side}
-    w2v_overrides+=("embeddings.$side=exp/word2vec_$lang/vectors.model")
-  done
-  w2v_overrides+=("model.emb_dim=$emb_dim")
-fi
-
-if in_stages 3; then
-  if [ "$word2vec" = true ]; then
-    stage_begin 3 "word2vec (skip-gram, $emb_dim dims) on the training pieces of each side"
-    for side in src tgt; do
-      lang=${!side}
-      spm=$spm_dir/spm.model; [ "$joint_vocab" = true ] || spm=data/lang/$side/spm.model
-      python -m toolkit.bin.train_word2vec --corpus "data/train/text.$lang" --spm "$spm" --out "exp/word2vec_$lang" \
-        --dim "$emb_dim" --epochs "$w2v_epochs" --min-count 1
-    done
-    stage_end
-  else
-    log "Stage 3: word2vec skipped (--word2vec false): embeddings start random"
-  fi
-fi
-
-if in_stages 4; then
-  stage_begin 4 "train $model -> $exp"
-  python -m toolkit.bin.train --config-name translation model="$model" exp_dir="$exp" src="$src" tgt="$tgt" \
-    data.train=data/train data.dev=data/dev data.lang=data/lang threads="$threads" \
-    trainer.progress=false "${smoke_overrides[@]}" "${w2v_overrides[@]}" "${overrides[@]}"
-  stage_end
-fi
-
-if in_stages 5; then
-  stage_begin 5 "decode ${test_sets//,/ } (beam $beam_size, length penalty $length_penalty $alpha)"
-  for set in ${test_sets//,/ }; do
-    dir=$exp/decode_$set
-    plot=(); [ "$plot_line" -gt 0 ] && plot=(--plot-attention "$plot_line")
-    python -m toolkit.bin.translate --exp "$exp" --decode seq2seq_beam --beam-size "$beam_size" \
-      --length-penalty "$length_penalty" --alpha "$alpha" --threads "$threads" \
-      --summary "$dir/decode.json" --attention-out "$dir/attention.jsonl" "${plot[@]}" \
-      "data/$set/text.$src" "$dir/hyp.$tgt"
-  done
-  stage_end
-fi
-
-if in_stages 6; then
-  stage_begin 6 "score (sacrebleu BLEU and chrF on detokenised text)"
-  for set in ${test_sets//,/ }; do
-    dir=$exp/decode_$set
-    log "$set:"
-    python -m toolkit.bin.score_translation --ref "data/$set/text.$tgt" --hyp "$dir/hyp.$tgt" --out-dir "$dir" >&2
-  done
-  python -m toolkit.bin.show_translation_results exp
-  stage_end
-fi
+# Stages 2-6: the generic seq2seq stages, run from this work dir.
+[ "$stop_stage" -ge 2 ] || exit 0
+"$TOOLKIT_ROOT/recipes/TEMPLATE/seq2seq.sh" --stage "$(( stage > 2 ? stage : 2 ))" --stop-stage "$stop_stage" \
+  --task translation --src "$src" --tgt "$tgt" --test-sets "$test_sets" --vocab-size "$vocab_size" \
+  --spm-type "$spm_type" --joint-vocab "$joint_vocab" --word2vec "$word2vec" --w2v-epochs "$w2v_epochs" \
+  --emb-dim "$emb_dim" --model "$model" --exp-tag "$exp_tag" --threads "$threads" --beam-size "$beam_size" \
+  --length-penalty "$length_penalty" --alpha "$alpha" --plot-line "$plot_line" --score bleu \
+  --default-overrides "${smoke_overrides[*]}" -- "${overrides[@]}"

@@ -33,13 +33,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.attention:
             record = read_attention_dump(args.attention, args.line)
             src, out, weights = record["src_pieces"], record["out_pieces"], record["attention"]
+            p_gen = record.get("p_gen")
             title = f"{args.attention}, line {args.line}"
         else:
             from toolkit.decoding.translation import Translator, search_from_config
             result = Translator(args.exp).translate([args.sentence], search_from_config(args.decode))[0]
-            src, out, weights = result.src_pieces, result.pieces, result.attention
+            src, out, weights, p_gen = result.src_pieces, result.pieces, result.attention, result.p_gen
             title = f"{args.sentence}\n-> {result.text}"
-        plot_attention(weights, src, out, args.out, title=title)
+        plot_attention(weights, src, out, args.out, title=title, p_gen=p_gen)
     except (ValueError, FileNotFoundError) as e:
         log.error("%s", e)
         return 1

@@ -10,7 +10,8 @@ Sentences are decoded in length-sorted batches (--max-tokens / --max-sentences; 
 decodes one sentence at a time). --decode names conf/decode/<name>.yaml (or a yaml file); the
 options below override its values. --summary writes the settings, timing and sentences per second
 as JSON; --attention-out dumps every sentence's source/output pieces and attention matrix (JSON
-lines); --plot-attention saves heatmaps (attention_<line>.png) of the given 1-based input lines.
+lines, with p_gen per step for a copying model); --plot-attention saves heatmaps (attention_<line>.png)
+of the given 1-based input lines, with a p_gen strip (generate vs copy) for a copying model.
 """
 import argparse
 import json
@@ -45,6 +46,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--alpha", type=float, help="length penalty exponent")
     p.add_argument("--max-len-a", type=float, help="max output length = a * source length + b")
     p.add_argument("--max-len-b", type=int)
+    p.add_argument("--min-len", type=int, help="shortest output (pieces) before </s> is allowed")
+    p.add_argument("--no-repeat-ngram-size", type=int, help="never repeat an n-gram of this size (0: off)")
     p.add_argument("--max-tokens", type=int, default=4000, help="padded source pieces per batch")
     p.add_argument("--max-sentences", type=int, default=128, help="sentences per batch")
     p.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
@@ -66,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     try:
         search = search_from_config(args.decode, beam_size=args.beam_size, nbest=args.nbest,
-                                    max_len_a=args.max_len_a, max_len_b=args.max_len_b,
+                                    max_len_a=args.max_len_a, max_len_b=args.max_len_b, min_len=args.min_len,
+                                    no_repeat_ngram_size=args.no_repeat_ngram_size,
                                     length_penalty=args.length_penalty, alpha=args.alpha)
         sentences = read_lines("<stdin>", sys.stdin.buffer) if args.input == "-" else read_lines(args.input)
         translator = Translator(args.exp, args.checkpoint, args.device)
@@ -95,9 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.attention_out:
         with atomic_write(args.attention_out, "w", encoding="utf-8") as f:
             for line, r in enumerate(results, 1):
-                f.write(json.dumps({"line": line, "src_pieces": r.src_pieces, "out_pieces": r.pieces,
-                                    "attention": [[round(x, 5) for x in row] for row in r.attention.tolist()]},
-                                   ensure_ascii=False) + "\n")
+                record = {"line": line, "src_pieces": r.src_pieces, "out_pieces": r.pieces,
+                          "attention": [[round(x, 5) for x in row] for row in r.attention.tolist()]}
+                if r.p_gen is not None:
+                    record["p_gen"] = [round(x, 5) for x in r.p_gen]
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
     plot_dir = Path(args.plot_dir or (Path(args.output).parent if args.output != "-" else "."))
     for n in args.plot_attention:
         r = results[n - 1]
@@ -105,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
             log.warning("line %d of %s is empty: no attention to plot", n, args.input)
             continue
         path = plot_dir / f"attention_{n}.png"
-        plot_attention(r.attention, r.src_pieces, r.pieces, path, title=f"{sentences[n - 1]}\n-> {r.text}")
+        plot_attention(r.attention, r.src_pieces, r.pieces, path, title=f"{sentences[n - 1]}\n-> {r.text}",
+                       p_gen=r.p_gen)
         log.info("attention of line %d plotted in %s", n, path)
     if args.summary:
         summary = {"exp": args.exp, "checkpoint": args.checkpoint, "epoch": translator.epoch, "input": args.input,

@@ -84,6 +84,7 @@ class Translation:
     score: float            # length-penalised ranking score
     logprob: float          # model score: summed log-probabilities, </s> included
     attention: torch.Tensor  # (len(pieces) + 1, len(src_pieces)); last row: </s>
+    p_gen: list[float] | None = None  # per output step (</s> last), with a copying model: 1 generate, 0 copy
 
 
 class Translator:
@@ -117,6 +118,13 @@ class Translator:
             batches.append(batch)
         return batches
 
+    def _copy_gates(self, batch, outputs: list[list[int]]) -> list[list[float]]:
+        """p_gen of each output step of the chosen hypotheses (teacher-forced on them, </s> step included)."""
+        forced = make_batch(batch.src.tolist(), outputs)
+        _, _, p_gen = self.model.teacher_force(batch.src.to(self.device), batch.src_lengths.to(self.device),
+                                               forced.tgt_in.to(self.device))                       # (B, T)
+        return [p_gen[k, :len(y) + 1].tolist() for k, y in enumerate(outputs)]
+
     @torch.no_grad()
     def translate(self, sentences: Sequence[str], search: Search, *, max_tokens: int = 4000,
                   max_sentences: int = 128, progress: bool = False) -> list[Translation]:
@@ -127,10 +135,11 @@ class Translator:
                           disable=not progress or None):
             b = make_batch([ids[i] for i in batch])
             nbest = search(self.model, b.src.to(self.device), b.src_lengths.to(self.device))
-            for i, hyps in zip(batch, nbest):
+            p_gen = self._copy_gates(b, [hyps[0].tokens for hyps in nbest]) if self.model.copy else None
+            for k, (i, hyps) in enumerate(zip(batch, nbest)):
                 best = hyps[0]
                 out[i] = Translation(self.tgt_tok.decode(best.tokens), self.tgt_tok.ids_to_pieces(best.tokens),
                                      self.src_tok.ids_to_pieces(ids[i]), best.score, best.logprob,
-                                     best.attention)
+                                     best.attention, None if p_gen is None else p_gen[k])
         empty = Translation("", [], [], 0.0, 0.0, torch.zeros(1, 0))
         return [t if t is not None else empty for t in out]

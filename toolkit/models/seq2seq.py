@@ -19,6 +19,21 @@ He encoder hidden size per direction, Hd decoder hidden size, O attentional-vect
               general   s_t^T W_k M                         (Luong)
               dot       s_t^T M   (needs Hd == 2He)         (Luong)
 
+Optional, for summarization (both off by default; off, the model and its numbers are exactly the
+plain one's):
+
+    copy      p_gen = sigmoid(w_g [c_t; s_t; Emb_tgt(y_{t-1})])          (B, 1)  (See et al. 2017)
+              P(w) = p_gen P_vocab(w) + (1 - p_gen) sum_{i: src_i = w} a_t,i
+              The output is log P (B, V): still valid logits (log_softmax leaves it unchanged).
+              Copying adds attention mass onto the *source ids*, which needs source and target to
+              share one vocabulary (a joint sentencepiece model): a piece of the source is then
+              always in the output vocabulary, so no extended vocabulary of source-only OOVs is
+              needed. With subword pieces every word is spellable, which makes this simple
+              version correct (a separate target vocabulary is refused).
+    coverage  cov_t = sum_{t' < t} a_t'                                  (B, S)
+              additive score v^T tanh(W_k M + W_q s_t + w_c cov_t); coverage loss
+              sum_i min(a_t,i, cov_t,i) per step (`coverage_loss`), weighted by the task.
+
 The decoder is conditional: every step sees the previous attentional vector, so the RNN
 knows what it attended to last. `forward` runs teacher forcing; `encode` / `init_state` /
 `step` are the incremental API used by search, with every tensor batch-major so beam search
@@ -51,10 +66,12 @@ class EncoderOutput:
     keys: Tensor    # (B, S, K) memory projected once for the attention score
     mask: Tensor    # (B, S) bool, True at real source tokens
     final: Tensor   # (B, 2He) last forward and first backward state of the top layer
+    src: Tensor | None = None  # (B, S) source ids, kept when the model copies
 
     def index_select(self, index: Tensor) -> "EncoderOutput":
         """Rows `index` of every tensor, e.g. ``arange(B).repeat_interleave(beam)``."""
-        return EncoderOutput(*(t.index_select(0, index) for t in (self.memory, self.keys, self.mask, self.final)))
+        return EncoderOutput(*(None if t is None else t.index_select(0, index)
+                               for t in (self.memory, self.keys, self.mask, self.final, self.src)))
 
 
 @dataclass
@@ -64,11 +81,13 @@ class DecoderState:
     hidden: Tensor       # (L, B, Hd)
     cell: Tensor | None  # (L, B, Hd) for LSTM, None for GRU
     feed: Tensor         # (B, O) previous attentional vector (input feeding)
+    coverage: Tensor | None = None  # (B, S) attention summed over the previous steps (coverage on)
 
     def index_select(self, index: Tensor) -> "DecoderState":
         """Keep/reorder hypotheses: row i of the result is row index[i] of this state."""
         cell = None if self.cell is None else self.cell.index_select(1, index)
-        return DecoderState(self.hidden.index_select(1, index), cell, self.feed.index_select(0, index))
+        coverage = None if self.coverage is None else self.coverage.index_select(0, index)
+        return DecoderState(self.hidden.index_select(1, index), cell, self.feed.index_select(0, index), coverage)
 
 
 class Attention(nn.Module):
@@ -88,15 +107,26 @@ class Attention(nn.Module):
         elif query_dim != memory_dim:
             raise ValueError(f"dot attention needs decoder hidden size ({query_dim}) == "
                              f"2 x encoder hidden size ({memory_dim}); use 'general' or 'additive'")
+        self.coverage_proj: nn.Linear | None = None  # set by `use_coverage`
+
+    def use_coverage(self) -> None:
+        """Feed the coverage vector into the additive score (See et al. 2017, eq. 11)."""
+        if self.kind != "additive":
+            raise ValueError(f"coverage needs additive attention, got {self.kind!r}")
+        self.coverage_proj = nn.Linear(1, self.query_proj.out_features, bias=False)
 
     def keys(self, memory: Tensor) -> Tensor:
         """Project the memory once per sentence: (B, S, 2He) -> (B, S, K)."""
         return memory if self.kind == "dot" else self.key_proj(memory)
 
-    def forward(self, query: Tensor, keys: Tensor, memory: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, query: Tensor, keys: Tensor, memory: Tensor, mask: Tensor,
+                coverage: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """query (B, Hd) -> context (B, 2He), weights (B, S) summing to 1 over unmasked positions."""
         if self.kind == "additive":
-            scores = self.v(torch.tanh(keys + self.query_proj(query).unsqueeze(1))).squeeze(2)
+            hidden = keys + self.query_proj(query).unsqueeze(1)                  # (B, S, K)
+            if coverage is not None:
+                hidden = hidden + self.coverage_proj(coverage.unsqueeze(2))       # (B, S, K)
+            scores = self.v(torch.tanh(hidden)).squeeze(2)
         else:
             scores = torch.bmm(keys, query.unsqueeze(2)).squeeze(2)
         weights = scores.masked_fill(~mask, float("-inf")).softmax(dim=1)
@@ -110,7 +140,7 @@ class AttentionSeq2Seq(nn.Module):
     def __init__(self, src_vocab_size: int, tgt_vocab_size: int, *, emb_dim: int = 256,
                  enc_hidden: int = 256, dec_hidden: int = 512, enc_layers: int = 1, dec_layers: int = 1,
                  rnn_type: str = "gru", attention: str = "additive", attn_dim: int = 256,
-                 dropout: float = 0.2, tie_embeddings: bool = True,
+                 dropout: float = 0.2, tie_embeddings: bool = True, copy: bool = False, coverage: bool = False,
                  pad_id: int = PAD_ID, bos_id: int = BOS_ID, eos_id: int = EOS_ID):
         super().__init__()
         if rnn_type not in RNN_TYPES:
@@ -135,6 +165,15 @@ class AttentionSeq2Seq(nn.Module):
         self.output = nn.Linear(out_dim, tgt_vocab_size)
         if tie_embeddings:
             self.output.weight = self.tgt_embed.weight
+        # Created last, and only when asked for, so the plain model draws the same random numbers.
+        self.copy, self.coverage = copy, coverage
+        if copy:
+            if src_vocab_size != tgt_vocab_size:
+                raise ValueError(f"copy needs one vocabulary for source and target (a joint sentencepiece model), "
+                                 f"got {src_vocab_size} and {tgt_vocab_size} pieces")
+            self.gen_gate = nn.Linear(2 * enc_hidden + dec_hidden + emb_dim, 1)
+        if coverage:
+            self.attention.use_coverage()
         self.reset_embeddings()
 
     def reset_embeddings(self) -> None:
@@ -172,7 +211,7 @@ class AttentionSeq2Seq(nn.Module):
         memory = self.dropout(memory)                                             # (B, S, 2He)
         mask = lengths_to_mask(src_lengths.to(src.device), src.size(1))             # (B, S)
         final = torch.cat([h[-2], h[-1]], dim=1)                                  # (B, 2He)
-        return EncoderOutput(memory, self.attention.keys(memory), mask, final)
+        return EncoderOutput(memory, self.attention.keys(memory), mask, final, src if self.copy else None)
 
     def init_state(self, enc: EncoderOutput) -> DecoderState:
         """Decoder state before the first target token: bridged encoder summary, zero input feed."""
@@ -180,38 +219,80 @@ class AttentionSeq2Seq(nn.Module):
         hidden = torch.tanh(self.bridge(enc.final))                               # (B, L*Hd)
         hidden = hidden.view(b, self.dec_layers, self.dec_hidden).transpose(0, 1).contiguous()
         cell = torch.zeros_like(hidden) if self.is_lstm else None
-        return DecoderState(hidden, cell, enc.memory.new_zeros(b, self.out_dim))
+        coverage = enc.mask.new_zeros(enc.mask.shape, dtype=enc.memory.dtype) if self.coverage else None
+        return DecoderState(hidden, cell, enc.memory.new_zeros(b, self.out_dim), coverage)
 
     # ---- decoder ---------------------------------------------------------------------------
-    def _advance(self, prev: Tensor, state: DecoderState, enc: EncoderOutput) -> tuple[Tensor, Tensor, DecoderState]:
-        """One decoder step before the output layer: prev (B,) -> o_t (B, O), attention (B, S), state."""
-        u = torch.cat([self.dropout(self.tgt_embed(prev)), state.feed], dim=1).unsqueeze(1)  # (B, 1, E+O)
+    def _advance(self, prev: Tensor, state: DecoderState, enc: EncoderOutput
+                 ) -> tuple[Tensor, Tensor, DecoderState, Tensor | None]:
+        """One decoder step before the output layer: prev (B,) -> o_t (B, O), attention (B, S), state,
+        and the copy gate's input [c_t; s_t; x_t] (B, 2He+Hd+E) when copying (else None)."""
+        x = self.dropout(self.tgt_embed(prev))                                    # (B, E)
+        u = torch.cat([x, state.feed], dim=1).unsqueeze(1)                        # (B, 1, E+O)
         if self.is_lstm:
             out, (hidden, cell) = self.decoder(u, (state.hidden, state.cell))
         else:
             out, hidden = self.decoder(u, state.hidden)
             cell = None
         query = out.squeeze(1)                                                    # (B, Hd)
-        context, weights = self.attention(query, enc.keys, enc.memory, enc.mask)  # (B, 2He), (B, S)
+        context, weights = self.attention(query, enc.keys, enc.memory, enc.mask, state.coverage)  # (B, 2He), (B, S)
         feed = torch.tanh(self.combine(torch.cat([query, context], dim=1)))       # (B, O)
-        return feed, weights, DecoderState(hidden, cell, feed)
+        coverage = None if state.coverage is None else state.coverage + weights
+        gate_in = torch.cat([context, query, x], dim=1) if self.copy else None
+        return feed, weights, DecoderState(hidden, cell, feed, coverage), gate_in
+
+    def _output(self, feed: Tensor, weights: Tensor, gate_in: Tensor | None, src: Tensor | None
+                ) -> tuple[Tensor, Tensor | None]:
+        """Attentional vectors (..., O) -> logits (..., V) and p_gen (...) (None without copy).
+
+        Works on one step ((B, O), (B, S)) or all steps ((B, T, O), (B, T, S)). With copy the
+        "logits" are log P of the mixture (module docstring)."""
+        logits = self.output(self.dropout(feed))                                  # (..., V)
+        if not self.copy:
+            return logits, None
+        p_gen = torch.sigmoid(self.gen_gate(gate_in)).float()                     # (..., 1)
+        index = src if weights.dim() == 2 else src.unsqueeze(1).expand_as(weights)  # (..., S)
+        copied = torch.zeros_like(logits, dtype=torch.float).scatter_add_(-1, index, weights.float())  # (..., V)
+        probs = p_gen * logits.float().softmax(dim=-1) + (1.0 - p_gen) * copied
+        return probs.clamp_min(1e-12).log(), p_gen.squeeze(-1)
 
     def step(self, prev: Tensor, state: DecoderState, enc: EncoderOutput) -> tuple[Tensor, Tensor, DecoderState]:
         """Incremental decoding: previous tokens (B,) -> logits (B, V), attention (B, S), new state."""
-        feed, weights, state = self._advance(prev, state, enc)
-        return self.output(self.dropout(feed)), weights, state
+        feed, weights, state, gate_in = self._advance(prev, state, enc)
+        logits, _ = self._output(feed, weights, gate_in, enc.src)
+        return logits, weights, state
+
+    def teacher_force(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor
+                      ) -> tuple[Tensor, Tensor, Tensor | None]:
+        """src (B, S), src_lengths (B,), tgt_in (B, T) -> logits (B, T, V), attention (B, T, S),
+        p_gen (B, T) (None without copy)."""
+        enc = self.encode(src, src_lengths)
+        state = self.init_state(enc)
+        feeds, attns, gates = [], [], []
+        for t in range(tgt_in.size(1)):
+            feed, weights, state, gate_in = self._advance(tgt_in[:, t], state, enc)
+            feeds.append(feed)
+            attns.append(weights)
+            gates.append(gate_in)
+        attention = torch.stack(attns, dim=1)                                     # (B, T, S)
+        gate_in = torch.stack(gates, dim=1) if self.copy else None                # (B, T, G)
+        logits, p_gen = self._output(torch.stack(feeds, dim=1), attention, gate_in, enc.src)  # one matmul
+        return logits, attention, p_gen
 
     def forward(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor) -> tuple[Tensor, Tensor]:
         """Teacher forcing: src (B, S), src_lengths (B,), tgt_in (B, T) -> logits (B, T, V), attention (B, T, S)."""
-        enc = self.encode(src, src_lengths)
-        state = self.init_state(enc)
-        feeds, attns = [], []
-        for t in range(tgt_in.size(1)):
-            feed, weights, state = self._advance(tgt_in[:, t], state, enc)
-            feeds.append(feed)
-            attns.append(weights)
-        logits = self.output(self.dropout(torch.stack(feeds, dim=1)))            # one matmul for all steps
-        return logits, torch.stack(attns, dim=1)
+        logits, attention, _ = self.teacher_force(src, src_lengths, tgt_in)
+        return logits, attention
+
+
+def coverage_loss(attention: Tensor, target: Tensor, *, pad_id: int = PAD_ID) -> Tensor:
+    """See et al.'s coverage loss, sum_i min(a_t,i, cov_t,i), summed over the real target steps.
+
+    attention (B, T, S) of teacher forcing, target (B, T) (padding ignored) -> scalar (a sum: divide
+    by the token count like the cross-entropy)."""
+    coverage = attention.cumsum(dim=1) - attention                                # (B, T, S) before step t
+    per_step = torch.minimum(attention, coverage).sum(dim=2)                      # (B, T)
+    return per_step[target != pad_id].sum()
 
 
 class SequenceLoss(NamedTuple):

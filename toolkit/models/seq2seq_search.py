@@ -19,6 +19,10 @@ Conventions shared by both strategies:
 * a hypothesis is at most ``floor(max_len_a * src_len + max_len_b)`` tokens before </s>; at
   that length </s> is forced, so every sentence gets an output;
 * <pad> and <s> are never generated;
+* with ``min_len`` > 0, </s> is banned before that many tokens (unless the maximum forces it); an
+  absolute maximum is ``max_len_a=0, max_len_b=N``;
+* with ``no_repeat_ngram_size`` n > 0, a token that would repeat an n-gram already in the
+  hypothesis is banned (fairseq's rule; summaries otherwise loop on a phrase);
 * ``logprob`` (the model score) sums the log-probabilities of all output tokens, </s>
   included; ``score`` = logprob / length_penalty(len(tokens) + 1) ranks hypotheses.
 """
@@ -71,11 +75,15 @@ class LengthPenalty:
 class Search(ABC):
     """Shared parts of the strategies: length limits, token masks, the length penalty."""
 
-    def __init__(self, max_len_a: float = 2.0, max_len_b: int = 10, length_penalty: LengthPenalty | None = None):
+    def __init__(self, max_len_a: float = 2.0, max_len_b: int = 10, length_penalty: LengthPenalty | None = None,
+                 min_len: int = 0, no_repeat_ngram_size: int = 0):
         if max_len_a < 0 or max_len_b < 0:
             raise ValueError(f"max_len_a and max_len_b must be >= 0, got {max_len_a}, {max_len_b}")
+        if min_len < 0 or no_repeat_ngram_size < 0:
+            raise ValueError(f"min_len and no_repeat_ngram_size must be >= 0, got {min_len}, {no_repeat_ngram_size}")
         self.max_len_a, self.max_len_b = max_len_a, max_len_b
         self.length_penalty = length_penalty or LengthPenalty("none")
+        self.min_len, self.no_repeat_ngram_size = min_len, no_repeat_ngram_size
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in vars(self).items())})"
@@ -92,6 +100,20 @@ class Search(ABC):
         eos = lp[:, model.eos_id].clone()
         lp[force_eos] = -math.inf
         lp[:, model.eos_id] = eos
+        return lp
+
+    def constrain(self, model: AttentionSeq2Seq, lp: Tensor, history: Tensor, t: int, force_eos: Tensor) -> Tensor:
+        """Apply `min_len` and `no_repeat_ngram_size` to lp (N, V) in place; history (N, t) holds the
+        tokens so far of each row."""
+        if t < self.min_len:
+            lp[~force_eos, model.eos_id] = -math.inf
+        n = self.no_repeat_ngram_size
+        if n and t >= n - 1:
+            for row, tokens in enumerate(history.tolist()):
+                prefix = tokens[t - n + 1:]                                       # the last n-1 tokens
+                banned = {tokens[j + n - 1] for j in range(t - n + 1) if tokens[j:j + n - 1] == prefix}
+                if banned:
+                    lp[row, list(banned)] = -math.inf
         return lp
 
     def __call__(self, model: AttentionSeq2Seq, src: Tensor, src_lengths: Tensor) -> list[list[Hypothesis]]:
@@ -118,7 +140,9 @@ class GreedySearch(Search):
         tokens, attns = [], []
         for t in range(int(max_len.max()) + 1):
             logits, attn, state = model.step(prev, state, enc)
-            best, tok = self.log_probs(model, logits, t >= max_len).max(dim=-1)   # (B,), (B,)
+            history = torch.stack(tokens, dim=1) if tokens else prev.new_empty(b, 0)  # (B, t)
+            lp = self.constrain(model, self.log_probs(model, logits, t >= max_len), history, t, t >= max_len)
+            best, tok = lp.max(dim=-1)                                           # (B,), (B,)
             logprob += best.masked_fill(finished, 0.0)
             tok = tok.masked_fill(finished, model.pad_id)
             tokens.append(tok)
@@ -151,8 +175,8 @@ class BeamSearch(Search):
     """
 
     def __init__(self, beam_size: int = 5, nbest: int = 1, max_len_a: float = 2.0, max_len_b: int = 10,
-                 length_penalty: LengthPenalty | None = None):
-        super().__init__(max_len_a, max_len_b, length_penalty)
+                 length_penalty: LengthPenalty | None = None, min_len: int = 0, no_repeat_ngram_size: int = 0):
+        super().__init__(max_len_a, max_len_b, length_penalty, min_len, no_repeat_ngram_size)
         if beam_size < 1 or not 1 <= nbest <= beam_size:
             raise ValueError(f"need beam_size >= 1 and 1 <= nbest <= beam_size, got {beam_size}, {nbest}")
         self.beam_size, self.nbest = beam_size, nbest
@@ -176,7 +200,8 @@ class BeamSearch(Search):
 
         for t in range(int(max_len.max()) + 1):
             logits, attn, state = model.step(prev, state, enc)                    # (B*k, V), (B*k, S)
-            lp = self.log_probs(model, logits, t >= force_eos_at)
+            force = t >= force_eos_at
+            lp = self.constrain(model, self.log_probs(model, logits, force), history, t, force)
             v = lp.size(1)
             cand = (scores.view(-1, 1) + lp).view(b, k * v)                       # (B, k*V)
             top_scores, top_idx = cand.topk(2 * k, dim=1)                         # (B, 2k)

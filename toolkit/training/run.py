@@ -28,7 +28,8 @@ from toolkit.training.trainer import Task, Trainer, TrainerConfig
 log = logging.getLogger(__name__)
 
 #: Dev metrics (checkpoint selection, LR schedule monitor) with the direction that is better.
-METRIC_MODES = {"per": "min", "loss": "min", "ppl": "min", "frame_acc": "max", "bleu": "max", "chrf": "max"}
+METRIC_MODES = {"per": "min", "loss": "min", "ppl": "min", "frame_acc": "max", "bleu": "max", "chrf": "max",
+                "rouge": "max"}
 
 
 @dataclass

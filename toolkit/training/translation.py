@@ -1,5 +1,7 @@
-"""Attention encoder-decoder training for the translation config (conf/translation.yaml): the task's
-part of `run_training`.
+"""Attention encoder-decoder training for the translation and summarization configs
+(conf/translation.yaml, conf/summarization.yaml): the task's part of `run_training`. The two tasks
+differ only in configuration (copy/coverage in the model, ROUGE as the dev metric, a coverage loss
+weight), so they share this builder.
 
 Data: ``<data.train>/text.<src>`` + ``text.<tgt>`` (and the same for dev), sentencepiece
 models in ``data.lang`` (``joint/`` or ``src/`` + ``tgt/``, from `toolkit.bin.train_spm`),
@@ -125,13 +127,16 @@ def build_translation(cfg: DictConfig, dist: DistInfo, resuming: bool) -> Traini
         if emb_report:
             (exp_dir / "embeddings.json").write_text(json.dumps(emb_report, indent=1) + "\n")
 
-    decodes_dev = METRIC_MODES.get(cfg.metric) == "max"  # BLEU/chrF need translations; loss/ppl do not
+    decodes_dev = METRIC_MODES.get(cfg.metric) == "max"  # BLEU/chrF/ROUGE need outputs; loss/ppl do not
     task = TranslationTask(tgt_tok, instantiate(cfg.decode) if decodes_dev else None,
-                           label_smoothing=float(cfg.label_smoothing), metric=cfg.metric)
+                           label_smoothing=float(cfg.label_smoothing), metric=cfg.metric,
+                           coverage_weight=float(cfg.get("coverage_weight", 0.0)))
     description = (f"bidirectional {cfg.model.rnn_type} encoder, {cfg.model.attention} attention, "
-                   f"vocab {src_tok.vocab_size} -> {tgt_tok.vocab_size}")
+                   f"vocab {src_tok.vocab_size} -> {tgt_tok.vocab_size}"
+                   + (", copy" if cfg.model.get("copy") else "") + (", coverage" if cfg.model.get("coverage") else ""))
     return TrainingSetup(model, task, train_loader, dev_loader, description=description,
                          model_info={"model": type(model).__name__, "rnn_type": cfg.model.rnn_type,
-                                     "attention": cfg.model.attention, "src_vocab": src_tok.vocab_size,
+                                     "attention": cfg.model.attention, "copy": bool(cfg.model.get("copy")),
+                                     "coverage": bool(cfg.model.get("coverage")), "src_vocab": src_tok.vocab_size,
                                      "tgt_vocab": tgt_tok.vocab_size},
                          save_files=save_files)
