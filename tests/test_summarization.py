@@ -116,9 +116,13 @@ def test_gigaword_files_and_tsv(tmp_path):
     (tmp_path / "short.txt").write_text("one\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"a.txt has 4 lines, .*short.txt has 1 lines"):
         read_gigaword(tmp_path / "a.txt", tmp_path / "short.txt")
-    (tmp_path / "p.tsv").write_text("lead one\theadline one\n\nlead two\theadline two\textra\n", encoding="utf-8")
+    (tmp_path / "p.tsv").write_text("lead one\theadline one\n\nlead two\theadline two\n", encoding="utf-8")
     tsv = read_headline_tsv(tmp_path / "p.tsv")
     assert tsv.pairs == [("lead one", "headline one"), ("lead two", "headline two")] and tsv.dropped["empty"] == 1
+    # A stray tab would pair the wrong columns: an error naming the line, never a silent pick.
+    (tmp_path / "p.tsv").write_text("lead one\theadline one\nlead two\theadline\ttwo\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"p.tsv:2: 3 tab-separated columns"):
+        read_headline_tsv(tmp_path / "p.tsv")
 
 
 def test_prepare_headlines_errors(tmp_path):
