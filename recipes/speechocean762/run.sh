@@ -31,6 +31,8 @@ retrain_opts=          # stage 7: Hydra overrides of its training, e.g. "trainer
 blank_to=split         # stage 6: blank frames between two phones are split between them, or go to the previous one
 help_message="Usage: $0 [options] [hydra overrides for training]\n  e.g. $0 --corpus /data/speechocean762 trainer.max_epochs=30"
 . "$TOOLKIT_ROOT/tools/parse_options.sh"
+check_stages 7
+check_work_dir
 
 # CTC defaults (Hydra overrides before the user's, which win): CTC learns slower than frame CE and
 # likes a higher learning rate; newbob halves it once the dev loss stalls. CTC's dev loss starts rising
