@@ -18,6 +18,12 @@ ENV = {"OMP_NUM_THREADS": "1"}
 SMALL_DNN = ["--model", "dnn", "model.hidden_dim=64", "model.num_layers=2", "data.max_frames=2000"]
 
 
+def hydra_training(exp: Path, *overrides) -> list:
+    """The training of the recipe's stage 3 with SMALL_DNN, started the Hydra way (one process less)."""
+    return [PYTHON, "-m", "toolkit.bin.train", "model=dnn", f"exp_dir={exp}", "trainer.progress=false",
+            *(o for o in SMALL_DNN if "=" in o), *overrides]
+
+
 def call(cmd: list, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True, timeout=600,
                           env={**os.environ, **ENV})
@@ -84,10 +90,11 @@ def work(tiny_timit, tmp_path) -> Path:
 
 def test_resuming_with_other_settings_is_refused(work):
     """Same --exp-tag, another optim.lr: refused naming the key (not resumed with the old settings while
-    config.yaml records the new); raising trainer.max_epochs continues; --overwrite true starts over."""
+    config.yaml records the new); raising trainer.max_epochs continues; --overwrite true starts over.
+    Decoding features extracted with other frontend settings than the model's is refused too."""
     stage3 = [RUN_SH, "--stage", "3", "--stop-stage", "3", "--exp-tag", "_mine", *SMALL_DNN]
     exp = work / "exp" / "dnn_fbank_mine"
-    run([*stage3, "optim.lr=1e-3", "trainer.max_epochs=1"], cwd=work, env=ENV)
+    run(hydra_training(exp, "optim.lr=1e-3", "trainer.max_epochs=1"), cwd=work, env=ENV)
     before = (exp / "checkpoint_last.pt").stat().st_mtime_ns
 
     refused = call([*stage3, "optim.lr=5e-4", "trainer.max_epochs=1"], work)
@@ -98,7 +105,7 @@ def test_resuming_with_other_settings_is_refused(work):
     assert "lr: 0.001" in (exp / "config.yaml").read_text()     # the record still tells the truth
 
     # What does not change the model may change: more epochs continue the run, with or without progress bars.
-    run([*stage3, "optim.lr=1e-3", "trainer.max_epochs=2", "trainer.log_interval=7"], cwd=work, env=ENV)
+    run(hydra_training(exp, "optim.lr=1e-3", "trainer.max_epochs=2", "trainer.log_interval=7"), cwd=work, env=ENV)
     assert len(json.loads((exp / "history.json").read_text())) == 2
 
     run([*stage3, "--overwrite", "true", "optim.lr=5e-4", "trainer.max_epochs=1"], cwd=work, env=ENV)
@@ -120,30 +127,34 @@ def test_another_corpus_in_the_same_work_dir(work, tiny_timit):
     """`./run.sh --timit OTHER` after a run on the embedded corpus: data/ is prepared again, the features
     extracted again, and training refuses (its training data changed) instead of decoding the new
     corpus with the old model and printing a PER table. Decoding with the old model says so."""
-    common = ["--stop-stage", "3", "--exp-tag", "_c", *SMALL_DNN, "trainer.max_epochs=1"]
-    run([RUN_SH, "--stage", "3", *common], cwd=work, env=ENV)
     exp = work / "exp" / "dnn_fbank_c"
+    run(hydra_training(exp, "trainer.max_epochs=1"), cwd=work, env=ENV)   # as the recipe's stage 3 trains
     assert (exp / "checkpoint_best.pt").is_file()
 
     other = work / "OTHER"
     shutil.copytree(tiny_timit / "corpus" / "mini_timit", other)
     dropped = sorted(p for p in (other / "TRAIN").glob("*/*") if p.is_dir())[0]
     shutil.rmtree(dropped)                                        # one training speaker fewer
-    proc = call([RUN_SH, "--timit", other, "--stage", "1", "--stop-stage", "5", "--exp-tag", "_c", *SMALL_DNN,
-                 "trainer.max_epochs=1"], work)
+    proc = call([RUN_SH, "--timit", other, "--stage", "1", "--stop-stage", "5", "--nj", "1", "--exp-tag", "_c",
+                 *SMALL_DNN, "trainer.max_epochs=1"], work)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert "the corpus changed since data was prepared" in proc.stderr, proc.stderr[-3000:]
     assert dropped.name.lower() not in (work / "data" / "train" / "utt2spk").read_text()
-    assert "data/train changed since dump/fbank/train was extracted" in proc.stderr
+    assert "dump/fbank/train: its inputs changed since it was extracted from data/train" in proc.stderr
     assert dropped.name.lower() not in (work / "dump" / "fbank" / "train" / "feats.scp").read_text()
     assert f"{exp.relative_to(work)} holds a run with other settings or data (" in proc.stderr
     assert "data.train changed (" in proc.stderr
     assert "PER" not in proc.stdout and not list(exp.glob("decode_*"))
 
-    # A rerun on the same corpus finds everything up to date (and training still refuses).
-    again = call([RUN_SH, "--timit", other, "--stage", "1", *common], work)
-    assert "data is up to date" in again.stderr and "dump/fbank/test is up to date" in again.stderr
-    assert again.returncode != 0 and "holds a run with other settings or data" in again.stderr
+    # Preparation and features of the same corpus again: up to date, nothing is rewritten.
+    feats_scp = work / "dump" / "fbank" / "test" / "feats.scp"
+    before = feats_scp.stat().st_mtime_ns
+    for cmd, message in [(["prepare_timit", "--timit", other, "--out", "data"], "data is up to date"),
+                         (["extract_feats", "--frontend", "fbank", "data/test", "dump/fbank/test"],
+                          "dump/fbank/test is up to date"),
+                         (["compute_cmvn", "dump/fbank/test"], "dump/fbank/test/cmvn.scp is up to date")]:
+        assert message in run([PYTHON, "-m", f"toolkit.bin.{cmd[0]}", *cmd[1:]], cwd=work, env=ENV).stderr
+    assert feats_scp.stat().st_mtime_ns == before
 
     # Decoding the new corpus with the old model is allowed, but said.
     out = work / "decoded"

@@ -30,7 +30,8 @@ default_overrides=     # the recipe's Hydra overrides, placed before the user's 
 print_exp_dir=false    # print the experiment dir these options name, run nothing
 print_feats_dir=false  # print the feature dump dir (dump/<frontend>[_<frontend overrides>]), run nothing
 overwrite=false        # stage 3: start the experiment over when its dir holds a run with other settings or data
-check_only=false       # check the options and Hydra overrides, run nothing
+checks=first           # first: check options, overrides and inputs before the first stage; only: check the
+                       # options and overrides, run nothing; config: all but the training config (checked already)
 help_message="Usage: $0 [options] [hydra overrides for training, e.g. optim.lr=5e-4 trainer.max_epochs=10]"
 . "$TOOLKIT_ROOT/tools/parse_options.sh"
 
@@ -47,16 +48,16 @@ if [ "$print_exp_dir" = true ]; then echo "$exp"; exit 0; fi
 if [ "$print_feats_dir" = true ]; then echo "$feats"; exit 0; fi
 sets=$(echo "$train_set $dev_set $test_sets" | tr ' ' '\n' | awk 'NF && !seen[$0]++')
 
-# Before any work: the stage numbers, the work dir, the training config these options make.
+# Before any work: the stage numbers, the work dir, the options, the inputs of the stages that run
+# (each must exist, or come from an earlier stage that runs too), the training config these options make
+# (from stage 3 on, training checks it itself before any work).
 check_stages
-if [ "$check_only" != true ] && ! { in_stages 2 || in_stages 3 || in_stages 4 || in_stages 5; }; then exit 0; fi
+case $checks in first|only|config) ;; *) log "error: --checks $checks: choose first, only or config"; exit 1 ;; esac
+if [ "$checks" != only ] && ! { in_stages 2 || in_stages 3 || in_stages 4 || in_stages 5; }; then exit 0; fi
 check_work_dir
-python -m toolkit.bin.train --check frontend="$frontend" model="$model" "${defaults[@]}" "${overrides[@]}"
 case $decode_method in auto|viterbi|argmax|ctc_greedy|ctc_beam) ;;
   *) log "error: --decode-method $decode_method: choose auto, viterbi, argmax, ctc_greedy or ctc_beam"; exit 1 ;;
 esac
-if [ "$check_only" = true ]; then exit 0; fi
-# ... and the inputs of the stages that run, unless an earlier stage that runs too makes them.
 need_feats() {  # need_feats SET WHY
   if [ ! -f "$feats/$1/feats.scp" ]; then
     if [ -d "data/$1" ]; then
@@ -67,22 +68,28 @@ need_feats() {  # need_feats SET WHY
     exit 1
   fi
 }
-if in_stages 2; then
-  for set in $sets; do
-    [ -d "data/$set" ] || { log "error: data/$set: no such data dir: prepare it first (the corpus recipe's stages 0-1, or your own Kaldi data dir)"; exit 1; }
-  done
-else
-  if in_stages 3; then need_feats "$train_set" "training (stage 3)"; need_feats "$dev_set" "training (stage 3)"; fi
-  if in_stages 4; then for set in $dev_set $test_sets; do need_feats "$set" "decoding (stage 4)"; done; fi
+if [ "$checks" != only ]; then
+  if in_stages 2; then
+    for set in $sets; do
+      [ -d "data/$set" ] || { log "error: data/$set: no such data dir: prepare it first (the corpus recipe's stages 0-1, or your own Kaldi data dir)"; exit 1; }
+    done
+  else
+    if in_stages 3; then need_feats "$train_set" "training (stage 3)"; need_feats "$dev_set" "training (stage 3)"; fi
+    if in_stages 4; then for set in $dev_set $test_sets; do need_feats "$set" "decoding (stage 4)"; done; fi
+  fi
+  if in_stages 4 && ! in_stages 3 && [ ! -f "$exp/checkpoint_best.pt" ]; then
+    log "error: $exp: no trained model to decode with: run stage 3 first (--stage 3)"; exit 1
+  fi
+  if in_stages 5 && ! in_stages 4; then
+    for set in $test_sets; do
+      [ -f "$exp/decode_$set/hyp.txt" ] || { log "error: $exp/decode_$set/hyp.txt: '$set' was not decoded: run stage 4 first (--stage 4)"; exit 1; }
+    done
+  fi
 fi
-if in_stages 4 && ! in_stages 3 && [ ! -f "$exp/checkpoint_best.pt" ]; then
-  log "error: $exp: no trained model to decode with: run stage 3 first (--stage 3)"; exit 1
+if [ "$checks" = only ] || { [ "$checks" = first ] && in_stages 2; }; then
+  python -m toolkit.bin.train --check frontend="$frontend" model="$model" "${defaults[@]}" "${overrides[@]}"
 fi
-if in_stages 5 && ! in_stages 4; then
-  for set in $test_sets; do
-    [ -f "$exp/decode_$set/hyp.txt" ] || { log "error: $exp/decode_$set/hyp.txt: '$set' was not decoded: run stage 4 first (--stage 4)"; exit 1; }
-  done
-fi
+if [ "$checks" = only ]; then exit 0; fi
 
 if in_stages 2; then
   stage_begin 2 "features ($frontend) and per-speaker CMVN for: $(echo $sets) -> $feats"

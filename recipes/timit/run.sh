@@ -29,7 +29,8 @@ corpus=${timit:-corpus/mini_timit}
 asr=("$TOOLKIT_ROOT/recipes/TEMPLATE/asr.sh" --stage "$stage" --stop-stage "$stop_stage" --nj "$nj" --frontend "$frontend"
      --model "$model" --exp-tag "$exp_tag" --overwrite "$overwrite" --train-set train --dev-set dev --test-sets "dev test")
 # The options and overrides of the later stages are checked before the corpus and data stages run.
-if { in_stages 0 || in_stages 1; } && [ "$stop_stage" -ge 2 ]; then "${asr[@]}" --check-only true -- "$@"; fi
+checks=first
+if { in_stages 0 || in_stages 1; } && [ "$stop_stage" -ge 2 ]; then "${asr[@]}" --checks only -- "$@"; checks=config; fi
 
 if in_stages 0; then
   if [ -n "$timit" ]; then
@@ -48,4 +49,4 @@ if in_stages 1; then
   stage_end
 fi
 
-"${asr[@]}" -- "$@"
+"${asr[@]}" --checks "$checks" -- "$@"

@@ -69,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         log.info("%s is up to date (same data, recordings and frontend settings): nothing to do", args.dump_dir)
         return 0
     if changes:
-        log.info("%s changed since %s was extracted (%s): extracting again", args.data_dir, args.dump_dir,
-                 fingerprint.summary(changes))
+        log.info("%s: its inputs changed since it was extracted from %s (%s): extracting again", args.dump_dir,
+                 args.data_dir, fingerprint.summary(changes))
     from toolkit.features.extract import extract_features   # torch: only when there is work to do
 
     fingerprint.remove(args.dump_dir)
