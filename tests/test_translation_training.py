@@ -172,7 +172,7 @@ def test_resumed_training_ends_with_the_same_model_as_an_uninterrupted_one(corpu
     # Resuming against a retrained tokenizer is refused instead of silently mixing vocabularies.
     train_translation_tokenizers(corpus / "train" / "text.deu", corpus / "train" / "text.eng", tmp_path / "lang2",
                                  vocab_size=100)
-    with pytest.raises(ValueError, match="differs from the vocabulary this experiment was started with"):
+    with pytest.raises(ValueError, match=r"holds a run with other settings or data \(data.lang changed \(joint/"):
         train_translation(config(corpus, exp, "trainer.max_epochs=4", f"data.lang={tmp_path}/lang2"))
 
 

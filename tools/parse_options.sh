@@ -6,8 +6,9 @@
 #   . tools/parse_options.sh
 #
 # `--foo-bar VALUE` (or `--foo-bar=VALUE`) sets the existing variable foo_bar; an option whose
-# variable the script does not define is an error. Parsing stops at the first argument that is
-# not an option (or after `--`): what is left in "$@" is positional (Hydra overrides, for us).
+# variable the script does not define is an error. Options may come anywhere: before, between or
+# after the positional arguments (Hydra overrides, for us), which are left in "$@" in their order.
+# Everything after `--` is positional, options or not (e.g. Hydra's own flags such as --config-dir).
 # `--help` prints $help_message (if set) and every `name=value  # comment` default of the script.
 
 _po_usage() {
@@ -22,20 +23,21 @@ _po_usage() {
   done
 }
 
+_po_positional=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --help|-h) _po_usage; exit 0 ;;
-    --) shift; break ;;
+    --) shift; _po_positional+=("$@"); break ;;
     --*=*) _po_name=${1%%=*}; _po_value=${1#*=}; shift ;;
     --*)
       _po_name=$1
       if [ $# -lt 2 ]; then echo "$0: option $1 needs a value" >&2; exit 1; fi
       _po_value=$2; shift 2 ;;
-    *) break ;;
+    *) _po_positional+=("$1"); shift; continue ;;
   esac
   _po_var=${_po_name#--}; _po_var=${_po_var//-/_}
   if ! [[ "$_po_var" =~ ^[a-z_][a-z0-9_]*$ ]] || [ -z "${!_po_var+x}" ]; then
-    echo "$0: unknown option $_po_name (see $0 --help)" >&2; exit 1
+    echo "$0: unknown option $_po_name (see $0 --help; flags for Hydra itself go after a lone --)" >&2; exit 1
   fi
   # Booleans must stay true/false, as in Kaldi.
   if [ "${!_po_var}" = true ] || [ "${!_po_var}" = false ]; then
@@ -45,4 +47,5 @@ while [ $# -gt 0 ]; do
   fi
   printf -v "$_po_var" '%s' "$_po_value"
 done
-unset _po_name _po_value _po_var
+set -- ${_po_positional[@]+"${_po_positional[@]}"}
+unset _po_name _po_value _po_var _po_positional

@@ -7,7 +7,11 @@
 #       [hydra overrides...]
 #
 # Stages: 2 features + CMVN, 3 train, 4 decode, 5 score. Each stage reads only what earlier stages
-# wrote, so any of them can be rerun alone; rerunning one is safe (training resumes or does nothing).
+# wrote, so any of them can be rerun alone; rerunning one is safe: features whose data and frontend are
+# unchanged are kept (changed ones are extracted again), and training resumes or does nothing, but
+# refuses to resume a run made with other settings or data (--overwrite true starts it over).
+# Options and overrides are checked before any stage runs, and so are the inputs of the stages that
+# run (each must exist, or come from an earlier stage that runs too).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../../tools/recipe_utils.sh"
 
@@ -31,6 +35,9 @@ avg_by=best            # average the avg_n best epochs (by dev PER) or the avg_n
 default_overrides=     # the recipe's Hydra overrides, placed before the user's (which win); not in the exp dir name
 print_exp_dir=false    # print the experiment dir these options name, run nothing
 print_feats_dir=false  # print the feature dump dir (dump/<frontend>[_<frontend overrides>]), run nothing
+overwrite=false        # stage 3: start the experiment over when its dir holds a run with other settings or data
+checks=first           # first: check options, overrides and inputs before the first stage; only: check the
+                       # options and overrides, run nothing; config: all but the training config (checked already)
 help_message="Usage: $0 [options] [hydra overrides for training, e.g. optim.lr=5e-4 trainer.max_epochs=10]"
 . "$TOOLKIT_ROOT/tools/parse_options.sh"
 
@@ -52,6 +59,49 @@ train_data=$train_set
 if [ "$speed_perturb" = true ]; then train_data=${train_set}_sp; fi
 sets=$(echo "$train_set $train_data $dev_set $test_sets" | tr ' ' '\n' | awk 'NF && !seen[$0]++')
 
+# Before any work: the stage numbers, the work dir, the options, the inputs of the stages that run
+# (each must exist, or come from an earlier stage that runs too), the training config these options make
+# (from stage 3 on, training checks it itself before any work).
+check_stages
+case $checks in first|only|config) ;; *) log "error: --checks $checks: choose first, only or config"; exit 1 ;; esac
+if [ "$checks" != only ] && ! { in_stages 2 || in_stages 3 || in_stages 4 || in_stages 5; }; then exit 0; fi
+check_work_dir
+case $decode_method in auto|viterbi|argmax|ctc_greedy|ctc_beam) ;;
+  *) log "error: --decode-method $decode_method: choose auto, viterbi, argmax, ctc_greedy or ctc_beam"; exit 1 ;;
+esac
+need_feats() {  # need_feats SET WHY
+  if [ ! -f "$feats/$1/feats.scp" ]; then
+    if [ -d "data/$1" ]; then
+      log "error: $feats/$1: no features of data/$1, which $2 needs: run stage 2 with it (--stage 2, and '$1' among --train-set/--dev-set/--test-sets)"
+    else
+      log "error: data/$1: no such data dir, which $2 needs: prepare it (the corpus recipe's stages 0-1, or your own Kaldi data dir), then run from stage 2"
+    fi
+    exit 1
+  fi
+}
+if [ "$checks" != only ]; then
+  if in_stages 2; then
+    for set in $sets; do
+      [ -d "data/$set" ] || { log "error: data/$set: no such data dir: prepare it first (the corpus recipe's stages 0-1, or your own Kaldi data dir)"; exit 1; }
+    done
+  else
+    if in_stages 3; then need_feats "$train_set" "training (stage 3)"; need_feats "$dev_set" "training (stage 3)"; fi
+    if in_stages 4; then for set in $dev_set $test_sets; do need_feats "$set" "decoding (stage 4)"; done; fi
+  fi
+  if in_stages 4 && ! in_stages 3 && [ ! -f "$exp/checkpoint_best.pt" ]; then
+    log "error: $exp: no trained model to decode with: run stage 3 first (--stage 3)"; exit 1
+  fi
+  if in_stages 5 && ! in_stages 4; then
+    for set in $test_sets; do
+      [ -f "$exp/decode_$set/hyp.txt" ] || { log "error: $exp/decode_$set/hyp.txt: '$set' was not decoded: run stage 4 first (--stage 4)"; exit 1; }
+    done
+  fi
+fi
+if [ "$checks" = only ] || { [ "$checks" = first ] && in_stages 2; }; then
+  python -m toolkit.bin.train --check frontend="$frontend" model="$model" "${defaults[@]}" "${overrides[@]}"
+fi
+if [ "$checks" = only ]; then exit 0; fi
+
 if in_stages 2; then
   stage_begin 2 "features ($frontend) and per-speaker CMVN for: $(echo $sets) -> $feats"
   if [ "$speed_perturb" = true ]; then
@@ -67,11 +117,12 @@ fi
 
 if in_stages 3; then
   stage_begin 3 "train $model on $frontend features -> $exp"
+  start_over=(); if [ "$overwrite" = true ]; then start_over=(+overwrite=true); fi
   # Paths are quoted for Hydra: names made of overrides hold '='.
   keep=(); [ "$decode_checkpoint" = avg ] && keep=(trainer.keep_epochs="$avg_n")
   python -m toolkit.bin.train frontend="$frontend" model="$model" exp_dir="'$exp'" \
     data.train="'$feats/$train_data'" data.dev="'$feats/$dev_set'" data.lang="$lang" \
-    trainer.progress=false threads="$threads" "${keep[@]}" "${defaults[@]}" "${overrides[@]}"
+    trainer.progress=false threads="$threads" "${keep[@]}" "${defaults[@]}" "${overrides[@]}" "${start_over[@]}"
   stage_end
 fi
 

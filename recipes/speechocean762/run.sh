@@ -37,6 +37,8 @@ avg_n=5                # epochs averaged for --decode-checkpoint avg
 avg_by=best            # best (by dev PER) or last epochs
 help_message="Usage: $0 [options] [hydra overrides for training]\n  e.g. $0 --corpus /data/speechocean762 trainer.max_epochs=30"
 . "$TOOLKIT_ROOT/tools/parse_options.sh"
+check_stages 7
+check_work_dir
 
 # CTC defaults (Hydra overrides before the user's, which win): CTC learns slower than frame CE and
 # likes a higher learning rate; newbob halves it once the dev loss stalls. CTC's dev loss starts rising

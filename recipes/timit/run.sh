@@ -19,10 +19,18 @@ corpus_seed=0          # embedded corpus seed
 frontend=fbank         # conf/frontend/<frontend>.yaml
 model=bilstm           # conf/model/<model>.yaml
 exp_tag=               # experiment dir suffix: exp/<model>_<frontend><exp_tag>
+overwrite=false        # stage 3: start the experiment over when its dir holds a run with other settings or data
 help_message="Usage: $0 [options] [hydra overrides for training]\n  e.g. $0 --stage 3 --model dnn optim.lr=5e-4"
 . "$TOOLKIT_ROOT/tools/parse_options.sh"
+check_stages 5
+check_work_dir
 
 corpus=${timit:-corpus/mini_timit}
+asr=("$TOOLKIT_ROOT/recipes/TEMPLATE/asr.sh" --stage "$stage" --stop-stage "$stop_stage" --nj "$nj" --frontend "$frontend"
+     --model "$model" --exp-tag "$exp_tag" --overwrite "$overwrite" --train-set train --dev-set dev --test-sets "dev test")
+# The options and overrides of the later stages are checked before the corpus and data stages run.
+checks=first
+if { in_stages 0 || in_stages 1; } && [ "$stop_stage" -ge 2 ]; then "${asr[@]}" --checks only -- "$@"; checks=config; fi
 
 if in_stages 0; then
   if [ -n "$timit" ]; then
@@ -41,5 +49,4 @@ if in_stages 1; then
   stage_end
 fi
 
-"$TOOLKIT_ROOT/recipes/TEMPLATE/asr.sh" --stage "$stage" --stop-stage "$stop_stage" --nj "$nj" --frontend "$frontend" --model "$model" \
-  --exp-tag "$exp_tag" --train-set train --dev-set dev --test-sets "dev test" -- "$@"
+"${asr[@]}" --checks "$checks" -- "$@"

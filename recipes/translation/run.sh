@@ -54,6 +54,8 @@ alpha=0.6              # length penalty exponent
 plot_line=1            # 1-based lines of each decoded set whose attention is plotted (comma-separated; 0: none)
 help_message="Usage: $0 [options] [hydra overrides for training]\n  e.g. $0 --pairs deu-eng.tsv --max-train-pairs 50000 trainer.max_epochs=10"
 . "$TOOLKIT_ROOT/tools/parse_options.sh"
+check_stages 6
+check_work_dir
 
 overrides=("$@")
 smoke_overrides=()

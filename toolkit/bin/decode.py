@@ -5,6 +5,8 @@
 
 Writes `<out>/hyp.txt` (one phone sequence per utterance, Kaldi `text` format) and
 `<out>/decode.json` (the settings used, and the tuning grid with its dev PERs when tuned).
+Features extracted with other frontend settings than the model's are refused; when the model's training
+data changed since it was trained (its `.fingerprint.json`), decoding warns and decode.json says so.
 """
 import argparse
 import json
@@ -18,6 +20,8 @@ import torch
 from toolkit.data.datadir import DataDir, write_table
 from toolkit.decoding.asr import METHODS, TrainedAcousticModel, default_method, load_lm_matrix, search, tune
 from toolkit.models.checkpoint import CHOICES
+from toolkit.utils import fingerprint
+from toolkit.utils.cli import entry_point
 from toolkit.utils.log import setup_logging
 
 log = logging.getLogger("decode")
@@ -27,6 +31,13 @@ def floats(text: str) -> list[float]:
     return [float(x) for x in text.split(",")]
 
 
+def changed_training_inputs(exp_dir: str | Path) -> list[str]:
+    """The files the experiment's model was trained on that have changed since (none recorded: [])."""
+    fp = fingerprint.load(exp_dir)
+    return fingerprint.changed_files(fp) if fp else []
+
+
+@entry_point
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--exp", required=True, help="experiment dir (config.yaml, phones.txt, checkpoints)")
@@ -52,7 +63,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     start = time.time()
+    if not Path(args.data_dir).is_dir():
+        raise FileNotFoundError(f"{args.data_dir}: no such dir (extract its features first: the recipe's stage 2 "
+                                "with this set among --test-sets)")
     model = TrainedAcousticModel(args.exp, args.checkpoint, args.device)
+    changed = changed_training_inputs(args.exp)
+    if changed:
+        log.warning("%s was trained on data that has changed since (%s): these are the old model's results on "
+                    "the current data; retrain (the recipe's --stage 3) to match them", args.exp,
+                    fingerprint.summary(changed))
     method = default_method(model) if args.method == "auto" else args.method
     if method == "viterbi" and not args.lm:
         parser.error("--method viterbi needs --lm (or use --method argmax)")
@@ -75,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     write_table(out / "hyp.txt", hyps)
     with open(out / "decode.json", "w") as f:
         json.dump({"exp": args.exp, "data": args.data_dir, "checkpoint": args.checkpoint, "lm": args.lm,
-                   **settings, "tuned_on": args.tune_on, "tuning_grid": grid}, f, indent=1)
+                   **settings, "tuned_on": args.tune_on, "tuning_grid": grid,
+                   "training_inputs_changed_since": changed}, f, indent=1)
     log.info("decoded %d utterances of %s into %s in %.1f s", len(hyps), args.data_dir, out, time.time() - start)
     return 0
 

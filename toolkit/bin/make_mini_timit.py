@@ -8,14 +8,17 @@ Does nothing when --out already holds a complete corpus made with the same setti
 import argparse
 import logging
 import os
+import sys
 
 from toolkit.synth.mini_timit import SIZES, make_mini_timit
+from toolkit.utils.cli import entry_point
 from toolkit.utils.log import setup_logging
 
 log = logging.getLogger(__name__)
 
 
-def main(argv: list[str] | None = None) -> None:
+@entry_point
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, help="output directory (TIMIT layout)")
     parser.add_argument("--size", default="default", choices=sorted(SIZES),
@@ -35,4 +38,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

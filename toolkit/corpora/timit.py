@@ -20,6 +20,7 @@ from toolkit.data.datadir import DataDir
 from toolkit.data.symbols import SymbolTable
 from toolkit.utils.atomic import atomic_write
 from toolkit.utils.errors import UserError
+from toolkit.utils.fingerprint import fingerprint, stat_digest
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +163,13 @@ def map_to_48(segments: list[tuple[int, int, str]]) -> list[tuple[int, int, str]
         out.append([pending_start if pending_start is not None else start, end, mapped[0]])
         pending_start = None
     return [tuple(s) for s in out]
+
+
+def corpus_fingerprint(timit_dir: str | Path) -> dict:
+    """What data preparation reads: where the corpus is (wav.scp records absolute paths) and the sizes and
+    mtimes of its .WAV/.PHN files, so that another or a changed corpus is noticed."""
+    files = [p for u in find_utterances(timit_dir) for p in (u.wav, u.phn)]
+    return fingerprint({}, {"corpus": str(Path(timit_dir).resolve()), "corpus_files": stat_digest(files)})
 
 
 def prepare_timit(timit_dir: str | Path, out_dir: str | Path) -> dict[str, tuple[int, int]]:

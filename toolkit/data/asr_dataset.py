@@ -68,11 +68,22 @@ class AsrDataset(Dataset):
             missing = [u for u in self.utts if u not in self.alignments]
             if missing:
                 raise DataDirError(f"{ctm}: no alignment for {len(missing)} utterance(s), e.g. '{missing[0]}'")
-        elif targets == "tokens":
-            if self.data.text is None:
-                raise DataDirError(f"{self.dir}/text: missing (token targets need transcripts)")
-            for lineno, utt in enumerate(self.utts, 1):  # fail early, naming the line
-                symbols.encode(self.data.text[utt], where=f"{self.dir}/text:{lineno} ({utt})")
+            for utt in self.utts:  # fail now, not in the middle of an epoch
+                self._encode([label for _, _, label in self.alignments[utt]], f"{ctm} ({utt})")
+        elif targets == "tokens" and self.data.text is None:
+            raise DataDirError(f"{self.dir}/text: missing (token targets need transcripts)")
+        if targets is not None and self.data.text is not None:
+            # The transcripts are the targets (CTC) or the references of the dev PER (frame CE): an unknown
+            # phone found only when an epoch ends would have cost the epoch.
+            for lineno, utt in enumerate(self.utts, 1):
+                self._encode(self.data.text[utt], f"{self.dir}/text:{lineno} ({utt})")
+
+    def _encode(self, tokens: list[str], where: str) -> list[int]:
+        try:
+            return self.symbols.encode(tokens, where=where)
+        except KeyError as e:
+            raise DataDirError(f"{e.args[0]}: every symbol must be one of the lang dir's phones.txt; fix the "
+                               "data dir") from None
 
     def __len__(self) -> int:
         return len(self.utts)

@@ -6,6 +6,9 @@ carries its own normaliser statistics and phone log-priors, so a checkpoint is a
 needs (besides the symbol table saved next to it). `augment` (e.g. SpecAugment, config group
 `augment/`) acts on the normalised features in training mode only, so both feature paths get it.
 """
+import inspect
+from importlib import resources
+
 import torch
 from torch import nn
 
@@ -13,7 +16,11 @@ from toolkit.data.feature_spec import FeatureSpec
 from toolkit.data.cmvn import cmvn_stats
 from toolkit.features.cmvn import GlobalCMVN
 from toolkit.features.deltas import add_deltas
+from toolkit.utils.errors import UserError
 from toolkit.utils.masks import lengths_to_mask
+
+#: What an acoustic encoder's constructor takes besides its config (filled in by build_acoustic_model).
+ENCODER_ARGS = ("input_dim", "num_classes")
 
 
 class AcousticModel(nn.Module):
@@ -60,6 +67,40 @@ class AcousticModel(nn.Module):
         """Phone log-priors from training label counts (V,), for hybrid decoding (posterior / prior)."""
         probs = (counts.double() + 1.0) / (counts.sum() + len(counts))
         self.log_priors.copy_(probs.log().float())
+
+
+def is_acoustic_encoder(target: str) -> bool:
+    """Whether a `_target_` class takes the acoustic encoder's arguments (input_dim, num_classes)."""
+    from hydra.utils import get_class
+
+    try:
+        params = inspect.signature(get_class(target)).parameters
+    except Exception:   # not importable: not an encoder we can build
+        return False
+    return all(name in params for name in ENCODER_ARGS)
+
+
+def acoustic_model_configs() -> list[str]:
+    """Names of the package's model configs (conf/model/<name>.yaml) that are acoustic encoders."""
+    from omegaconf import OmegaConf
+
+    names = []
+    for path in sorted(resources.files("toolkit.conf").joinpath("model").iterdir(), key=lambda p: p.name):
+        if path.name.endswith(".yaml"):
+            target = OmegaConf.create(path.read_text(encoding="utf-8")).get("_target_")
+            if target and is_acoustic_encoder(target):
+                names.append(path.name.removesuffix(".yaml"))
+    return names
+
+
+def check_acoustic_model_config(model_cfg) -> None:
+    """UserError when the `model` node is not an acoustic encoder (e.g. model=seq2seq_gru in an ASR run,
+    which would otherwise fail with a TypeError once data and features are loaded)."""
+    target = model_cfg.get("_target_")
+    if not target or not is_acoustic_encoder(target):
+        names = acoustic_model_configs()
+        raise UserError(f"model: {target or '(no _target_)'} is not an acoustic model (its constructor takes no "
+                        f"{' and '.join(ENCODER_ARGS)}); for ASR choose model={', '.join(names[:-1])} or {names[-1]}")
 
 
 def build_acoustic_model(cfg, num_classes: int, spec: FeatureSpec | None = None) -> AcousticModel:

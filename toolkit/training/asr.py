@@ -17,13 +17,15 @@ from torch.utils.data import DataLoader
 
 from toolkit.data.asr_dataset import AsrDataset, collate_asr, dataset_from_spec, loader_from_config
 from toolkit.data.feature_spec import FeatureSpec
+from toolkit.data.inputs import data_dir_files
 from toolkit.data.symbols import SymbolTable, ctc_symbols
-from toolkit.models.acoustic import AcousticModel, build_acoustic_model
+from toolkit.models.acoustic import AcousticModel, build_acoustic_model, check_acoustic_model_config
 from toolkit.models.frontend_plots import plot_experiment_filters
 from toolkit.scoring.per import read_token_map
 from toolkit.training.asr_tasks import CTCTask, FrameCETask
 from toolkit.training.distributed import DistInfo
 from toolkit.training.run import TrainingSetup, run_training
+from toolkit.utils.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +33,33 @@ LOSSES = ("frame_ce", "ctc")
 
 
 def train_asr(cfg: DictConfig) -> list[dict]:
-    return run_training(cfg, build_asr)
+    check_asr_config(cfg)
+    return run_training(cfg, build_asr, inputs=asr_inputs)
+
+
+def check_asr_config(cfg: DictConfig) -> None:
+    """The ASR parts of a config, checked before any work: loss, feature spec, an acoustic model."""
+    if cfg.loss not in LOSSES:
+        raise UserError(f"loss={cfg.loss}: unknown loss (choose one of {', '.join(LOSSES)})")
+    FeatureSpec.from_config(cfg)
+    check_acoustic_model_config(cfg.model)
+
+
+def asr_inputs(cfg: DictConfig) -> dict[str, Path]:
+    """The files an ASR training run reads: the training and dev dirs' (tables, features, their records)
+    and the lang dir's symbol table and scoring map."""
+    files = {}
+    for key in ("train", "dev"):
+        path = Path(cfg.data[key])
+        if not path.is_dir():
+            raise UserError(f"data.{key}={path}: no such dir (extract its features first: the recipe's stage 2, "
+                            "or python -m toolkit.bin.extract_feats)")
+        files.update({f"data.{key}/{name}": p for name, p in data_dir_files(path).items()})
+    lang = Path(cfg.data.lang)
+    if not (lang / "phones.txt").is_file():
+        raise UserError(f"data.lang={lang}: no phones.txt there (the corpus recipe's data preparation writes it)")
+    files.update({f"data.lang/{name}": lang / name for name in ("phones.txt", "score.map") if (lang / name).is_file()})
+    return files
 
 
 def build_asr(cfg: DictConfig, dist: DistInfo, resuming: bool) -> TrainingSetup:
@@ -39,8 +67,6 @@ def build_asr(cfg: DictConfig, dist: DistInfo, resuming: bool) -> TrainingSetup:
     lang = Path(cfg.data.lang)
     phones = SymbolTable.load(lang / "phones.txt")
     score_map = read_token_map(lang / "score.map") if (lang / "score.map").is_file() else None
-    if cfg.loss not in LOSSES:
-        raise ValueError(f"unknown loss '{cfg.loss}' ({', '.join(LOSSES)})")
     ctc = cfg.loss == "ctc"
     symbols = ctc_symbols(phones) if ctc else phones   # the model's output symbols
     targets = "tokens" if ctc else "frames"

@@ -99,7 +99,20 @@ def init_embeddings(model: AttentionSeq2Seq, emb_cfg: DictConfig, src_tok: Sente
 
 
 def train_translation(cfg: DictConfig) -> list[dict]:
-    return run_training(cfg, build_translation)
+    return run_training(cfg, build_translation, inputs=translation_inputs)
+
+
+def translation_inputs(cfg: DictConfig) -> dict[str, Path]:
+    """The files a translation run reads: the parallel text of train and dev, the tokenizers, and the
+    word2vec vectors when configured (they go into the experiment's fingerprint)."""
+    files = {f"data.{key}/text.{side}": Path(cfg.data[key]) / f"text.{side}"
+             for key in ("train", "dev") for side in (cfg.src, cfg.tgt)}
+    lang = Path(cfg.data.lang)
+    files.update({f"data.lang/{sub}/{name}": lang / sub / name for sub in TOKENIZER_LAYOUTS
+                  for name in (MODEL_NAME, SYMBOL_TABLE_NAME) if (lang / sub / name).is_file()})
+    files.update({f"embeddings.{side}": Path(cfg.embeddings[side]) for side in ("src", "tgt")
+                  if cfg.embeddings.get(side)})
+    return files
 
 
 def build_translation(cfg: DictConfig, dist: DistInfo, resuming: bool) -> TrainingSetup:
