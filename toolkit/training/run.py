@@ -62,8 +62,8 @@ Inputs = Callable[[DictConfig], dict[str, Path]]   # the files a task's training
 #: fingerprint instead), output and worker settings, the budgets of epochs and of non-finite steps (raising
 #: them continues a run), and `overwrite` itself.
 NOT_IN_FINGERPRINT = ("exp_dir", "data.train", "data.dev", "data.lang", "data.num_workers", "threads",
-                      "trainer.progress", "trainer.log_interval", "trainer.max_epochs", "trainer.max_bad_steps",
-                      "overwrite")
+                      "trainer.progress", "trainer.log_interval", "trainer.max_epochs", "trainer.max_minutes",
+                      "trainer.keep_epochs", "trainer.max_bad_steps", "trainer.max_bad_steps_total", "overwrite")
 
 
 def build_scheduler(cfg: DictConfig, optimizer: torch.optim.Optimizer):
