@@ -12,6 +12,8 @@ The recordings of `wav.scp` are many and large: `audio_files` lists them for one
 import re
 from pathlib import Path
 
+from toolkit.data.datadir import read_table
+
 _OFFSET = re.compile(r":\d+(\[[^\]]*\])?$")   # `<ark>:<byte offset>[range]` in a Kaldi scp line
 
 
@@ -31,9 +33,8 @@ def audio_files(path: str | Path) -> list[str]:
     wav_scp = Path(path) / "wav.scp"
     if not wav_scp.is_file():
         return []
-    with open(wav_scp, encoding="utf-8") as f:
-        entries = [line.split(maxsplit=1)[1].strip() for line in f if len(line.split(maxsplit=1)) == 2]
-    return [e for e in entries if not e.endswith("|")]
+    entries = read_table(wav_scp).values()   # bad bytes or lines: an error naming file and line
+    return [e.strip() for e in entries if not e.strip().endswith("|")]
 
 
 def data_dir_files(path: str | Path) -> dict[str, Path]:
