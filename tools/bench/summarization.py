@@ -3,6 +3,7 @@
 
     .venv/bin/python tools/bench/summarization.py --epochs 3                    # 4 runs: copy x word2vec
     .venv/bin/python tools/bench/summarization.py --variants copy,copy_w2v --epochs 2
+    .venv/bin/python tools/bench/summarization.py --max-minutes 25     # each variant: 25 minutes of training
 
 Runs recipes/summarization/run.sh from --work (so the recipe's own data/ and exp/ stay untouched) on
 ../shared/data/reuters21578 (the SGML files): stage 0-2 once (the reader, the deterministic split keyed on
@@ -35,7 +36,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--reuters", type=Path, default=DEFAULT_DATA)
     p.add_argument("--work", type=Path, default=Path("/tmp/toolkit-bench/summarization"))
     p.add_argument("--variants", default=",".join(VARIANTS))
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=3, help="epochs per variant (the most, with --max-minutes)")
+    p.add_argument("--max-minutes", type=float, default=0, help="training budget per variant (trainer.max_minutes)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--vocab-size", type=int, default=8000)
     return p.parse_args()
@@ -60,12 +62,13 @@ def main() -> int:
               "--vocab-size", str(args.vocab_size)]
     walls = {"prepare": run([*common, "--stop-stage", "2"], args.work, "prepare.log", args.threads)}
     for name in args.variants.split(","):
-        walls[name] = run([*common, "--stage", "3", *VARIANTS[name], *CPU_RUN, f"trainer.max_epochs={args.epochs}"],
-                          args.work, f"{name}.log", args.threads)
+        budget = [f"trainer.max_epochs={args.epochs}", f"trainer.max_minutes={args.max_minutes}"]
+        walls[name] = run([*common, "--stage", "3", *VARIANTS[name], *CPU_RUN, *budget], args.work, f"{name}.log",
+                          args.threads)
     table = subprocess.run([sys.executable, "-m", "toolkit.bin.show_summarization_results", "exp"], cwd=args.work,
                            check=True, capture_output=True, text=True).stdout
     prepare = json.loads((args.work / "data" / "prepare.json").read_text())
-    report = {"reuters": str(args.reuters), "prepare": prepare, "epochs": args.epochs, "threads": args.threads,
+    report = {"reuters": str(args.reuters), "prepare": prepare, "epochs": args.epochs, "max_minutes": args.max_minutes, "threads": args.threads,
               "overrides": CPU_RUN, "wall_s": {k: round(v, 1) for k, v in walls.items()},
               "load_average": os.getloadavg()}
     (args.work / "bench_summarization.json").write_text(json.dumps(report, indent=1) + "\n")
