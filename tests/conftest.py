@@ -1,11 +1,13 @@
 """Shared fixtures: the tiny embedded TIMIT corpus taken through the recipe's stages 0-2 once per
 test session (synthesis, data preparation, features), for the tests that train models."""
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = Path(sys.executable)   # the environment running the tests (tools/test.sh: the project's .venv)
@@ -34,7 +36,28 @@ def one_thread():
 
 @pytest.fixture(scope="session")
 def tiny_timit(tmp_path_factory) -> Path:
-    """A recipe work dir after `recipes/timit/run.sh --corpus-size tiny --stop-stage 2`."""
-    work = tmp_path_factory.mktemp("timit_tiny")
-    run([str(ROOT / "recipes" / "timit" / "run.sh"), "--corpus-size", "tiny", "--stop-stage", "2"], cwd=work)
+    """A recipe work dir after `recipes/timit/run.sh --corpus-size tiny --stop-stage 2`, made once per test
+    session and shared by the pytest-xdist workers (a file lock). Read-only: tests that run stages in a
+    work dir take `timit_work`."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent                  # the session's dir, above each worker's own
+    work = shared / "timit_tiny"
+    with FileLock(f"{work}.lock"):
+        if not (work / ".complete").is_file():
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir()
+            run([str(ROOT / "recipes" / "timit" / "run.sh"), "--corpus-size", "tiny", "--stop-stage", "2"], cwd=work)
+            (work / ".complete").touch()
+    return work
+
+
+@pytest.fixture
+def timit_work(tiny_timit, tmp_path) -> Path:
+    """A recipe work dir of the test's own after stages 0-2 (data/ and dump/ copied from `tiny_timit`;
+    their files name the shared corpus and archives by absolute path)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    for name in ("data", "dump"):
+        shutil.copytree(tiny_timit / name, work / name, symlinks=True)
     return work

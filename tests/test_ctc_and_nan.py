@@ -10,7 +10,8 @@ from torch import nn
 from toolkit.data.symbols import SymbolTable
 from toolkit.data.symbols import BLANK
 from toolkit.training.asr_tasks import CTCTask
-from toolkit.training.trainer import Trainer, TrainerConfig, TrainingDiverged
+from toolkit.training.trainer import TrainingDiverged
+from toy_training import toy_batches, toy_trainer
 
 SYMBOLS = SymbolTable([BLANK, "a", "b"])
 
@@ -65,34 +66,8 @@ def test_ctc_target_longer_than_frames_is_skipped_and_counted(caplog):
     assert metrics["skipped"] == 3 and math.isfinite(metrics["loss"])
 
 
-class ToyTask:
-    """Least squares on a linear model; batches flagged `nan` return a NaN loss."""
-    metric, mode = "loss", "min"
-
-    def loss(self, model, batch):
-        loss = (model(batch["x"]) - batch["y"]).pow(2).mean()
-        if batch["nan"]:
-            loss = loss * float("nan")
-        return loss, {"loss": loss.item(), "count": 1}
-
-    def evaluate(self, model, batches):
-        return {"loss": sum(self.loss(model, b)[0].item() for b in batches if not b["nan"])}
-
-
-def toy_batches(flags: list[bool]) -> list[dict]:
-    g = torch.Generator().manual_seed(0)
-    return [{"x": torch.randn(8, 2, generator=g), "y": torch.randn(8, 1, generator=g), "nan": f} for f in flags]
-
-
-def make_trainer(tmp_path, max_bad_steps: int) -> Trainer:
-    torch.manual_seed(0)
-    model = nn.Linear(2, 1)
-    return Trainer(model, ToyTask(), torch.optim.SGD(model.parameters(), lr=0.1), tmp_path,
-                   TrainerConfig(max_epochs=1, max_bad_steps=max_bad_steps, progress=False), device=torch.device("cpu"))
-
-
 def test_nan_loss_step_is_skipped_and_logged(tmp_path, caplog):
-    trainer = make_trainer(tmp_path, max_bad_steps=3)
+    trainer = toy_trainer(tmp_path, max_epochs=1, max_bad_steps=3)
     with caplog.at_level(logging.WARNING):
         history = trainer.fit(toy_batches([False, True, True, False]), toy_batches([False]))
     assert trainer.step == 2                                   # two good steps taken, two skipped
@@ -102,7 +77,7 @@ def test_nan_loss_step_is_skipped_and_logged(tmp_path, caplog):
 
 
 def test_persistent_nan_loss_aborts_with_a_clear_message(tmp_path):
-    trainer = make_trainer(tmp_path, max_bad_steps=3)
+    trainer = toy_trainer(tmp_path, max_epochs=1, max_bad_steps=3)
     with pytest.raises(TrainingDiverged, match=r"3 consecutive steps with a non-finite loss.*optim\.lr.*max_bad_steps"):
         trainer.fit(toy_batches([False, True, True, True, False]), toy_batches([False]))
     assert trainer.step == 1

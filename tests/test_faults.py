@@ -24,8 +24,8 @@ from toolkit.features import Fbank, extract_features
 from toolkit.models.checkpoint import (BEST, LAST, PREV, CheckpointError, UnsafeCheckpointError, load_checkpoint,
                                        load_model_weights)
 from toolkit.training.checkpoint import rng_state, save_checkpoint, set_rng_state
-from toolkit.training.schedulers import NewBob
-from toolkit.training.trainer import Trainer, TrainerConfig, TrainingDiverged
+from toolkit.training.trainer import TrainingDiverged
+from toy_training import LeastSquares, toy_batches, toy_run, toy_trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 SR = 16000
@@ -95,71 +95,37 @@ def test_dataset_items_with_non_finite_input_name_the_utterance(tmp_path):
 
 
 # ------------------------------------------------------------------ the trainer's counts (item 2)
-class LeastSquares:
-    """Least squares on a linear model; batches flagged `nan` give a NaN loss. The dev metric is the
-    dev loss, better low (`mode="min"`) or, to keep checkpoint_best at epoch 1, high (`mode="max"`)."""
-    metric = "loss"
-
-    def __init__(self, mode: str = "min", dev_metrics: list[float] | None = None):
-        self.mode, self.dev_metrics = mode, dev_metrics
-
-    def loss(self, model, batch):
-        loss = (model(batch["x"]) - batch["y"]).pow(2).mean()
-        if batch["nan"]:
-            loss = loss * float("nan")
-        return loss, {"loss": loss.item(), "count": 1}
-
-    def evaluate(self, model, batches):
-        if self.dev_metrics:  # scripted: one value per call
-            return {"loss": self.dev_metrics.pop(0)}
-        return {"loss": sum(self.loss(model, b)[0].item() for b in batches)}
-
-
-def batches(nan_flags: list[bool]) -> list[dict]:
-    g = torch.Generator().manual_seed(0)
-    return [{"x": torch.randn(8, 2, generator=g), "y": torch.randn(8, 1, generator=g), "nan": f} for f in nan_flags]
-
-
-def trainer(exp: Path, task=None, scheduler: bool = False, **cfg) -> Trainer:
-    torch.manual_seed(0)
-    model = nn.Linear(2, 1)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-    return Trainer(model, task or LeastSquares(), optimizer, exp,
-                   TrainerConfig(**{"max_epochs": 3, "progress": False, **cfg}),
-                   scheduler=NewBob(optimizer) if scheduler else None, device=torch.device("cpu"))
-
-
 def test_a_nan_dev_metric_is_never_the_best(tmp_path):
-    run = trainer(tmp_path / "a", LeastSquares(dev_metrics=[float("nan"), 2.0, float("nan")]))
-    history = run.fit(batches([False] * 2), batches([False]))
+    run = toy_trainer(tmp_path / "a", LeastSquares(dev_metrics=[float("nan"), 2.0, float("nan")]))
+    history = run.fit(toy_batches([False] * 2), toy_batches([False]))
     assert math.isnan(history[0]["dev_loss"]) and run.best == 2.0
     assert load_checkpoint(tmp_path / "a" / BEST)["epoch"] == 2
 
-    never = trainer(tmp_path / "b", LeastSquares(dev_metrics=[float("nan"), float("inf"), float("nan")]))
+    never = toy_trainer(tmp_path / "b", LeastSquares(dev_metrics=[float("nan"), float("inf"), float("nan")]))
     with pytest.raises(TrainingDiverged, match=r"no epoch gave a finite dev loss .*so there is no checkpoint_best"):
-        never.fit(batches([False] * 2), batches([False]))
+        never.fit(toy_batches([False] * 2), toy_batches([False]))
     assert not (tmp_path / "b" / BEST).exists()
 
 
 def test_an_epoch_in_which_every_step_was_skipped_fails(tmp_path, caplog):
-    run = trainer(tmp_path, max_bad_steps=20)
+    run = toy_trainer(tmp_path, max_bad_steps=20)
     with caplog.at_level(logging.WARNING), \
             pytest.raises(TrainingDiverged, match=r"epoch 1: all 3 training steps were skipped .*nothing was learned"):
-        run.fit(batches([True] * 3), batches([False]))
+        run.fit(toy_batches([True] * 3), toy_batches([False]))
     assert not (tmp_path / LAST).exists() and not (tmp_path / BEST).exists()
     with pytest.raises(TrainingDiverged, match="epoch 1: the training data gave no batches"):
-        trainer(tmp_path / "empty").fit([], batches([False]))
+        toy_trainer(tmp_path / "empty").fit([], toy_batches([False]))
 
 
 def test_skipped_steps_are_limited_over_the_run_across_a_resume(tmp_path):
-    train = batches([True, False, False])  # one skipped step per epoch, never two in a row
-    first = trainer(tmp_path, max_epochs=2, max_bad_steps=5, max_bad_steps_total=2)
-    first.fit(train, batches([False]))
+    train = toy_batches([True, False, False])  # one skipped step per epoch, never two in a row
+    first = toy_trainer(tmp_path, max_epochs=2, max_bad_steps=5, max_bad_steps_total=2)
+    first.fit(train, toy_batches([False]))
     assert first.bad_steps == 2 and load_checkpoint(tmp_path / LAST)["bad_steps"] == 2
 
-    resumed = trainer(tmp_path, max_epochs=3, max_bad_steps=5, max_bad_steps_total=2)
+    resumed = toy_trainer(tmp_path, max_epochs=3, max_bad_steps=5, max_bad_steps_total=2)
     with pytest.raises(TrainingDiverged, match=r"3 steps skipped .*more than trainer\.max_bad_steps_total=2"):
-        resumed.fit(train, batches([False]))
+        resumed.fit(train, toy_batches([False]))
     assert resumed.epoch == 2  # the third epoch never finished
 
 
@@ -167,7 +133,7 @@ def test_skipped_steps_are_limited_over_the_run_across_a_resume(tmp_path):
 TRAIN_SCRIPT = """
 import os, sys, torch
 sys.path.insert(0, TESTS_DIR)
-from test_faults import toy_run
+from toy_training import toy_run
 
 exp, kill_epoch = sys.argv[1], int(sys.argv[2])
 real_save, saved = torch.save, []
@@ -183,11 +149,6 @@ torch.save = save
 torch.set_num_threads(1)
 toy_run(exp)
 """
-
-
-def toy_run(exp) -> list[dict]:
-    """Three epochs with an LR schedule, each improving the dev loss."""
-    return trainer(Path(exp), max_epochs=3, scheduler=True).fit(batches([False] * 4), batches([False] * 2))
 
 
 @pytest.mark.parametrize("kill_epoch", [2, 3])
@@ -216,15 +177,15 @@ def test_a_kill_between_the_checkpoint_writes_leaves_best_consistent(tmp_path, k
 
 
 def test_checkpoints_left_by_an_earlier_run_are_never_resumed_from(tmp_path):
-    trainer(tmp_path, max_epochs=3).fit(batches([False] * 2), batches([False]))
+    toy_trainer(tmp_path, max_epochs=3).fit(toy_batches([False] * 2), toy_batches([False]))
     (tmp_path / LAST).unlink()  # a user restarts the run by removing its last checkpoint
-    fresh = trainer(tmp_path, LeastSquares(dev_metrics=[float("nan")]), max_epochs=1)
+    fresh = toy_trainer(tmp_path, LeastSquares(dev_metrics=[float("nan")]), max_epochs=1)
     with pytest.raises(TrainingDiverged, match="no epoch gave a finite dev loss"):
-        fresh.fit(batches([False] * 2), batches([False]))
+        fresh.fit(toy_batches([False] * 2), toy_batches([False]))
     assert not (tmp_path / PREV).exists() and load_checkpoint(tmp_path / BEST)["epoch"] == 3  # the earlier run's
 
-    resumed = trainer(tmp_path, max_epochs=2)
-    history = resumed.fit(batches([False] * 2), batches([False]))
+    resumed = toy_trainer(tmp_path, max_epochs=2)
+    history = resumed.fit(toy_batches([False] * 2), toy_batches([False]))
     assert len(history) == 2 and math.isnan(history[0]["dev_loss"])  # continued the fresh run
     assert load_checkpoint(tmp_path / BEST)["epoch"] == 2
 
@@ -247,14 +208,14 @@ def test_a_checkpoint_holding_a_pickle_that_runs_code_is_refused(tmp_path):
     with pytest.raises(UnsafeCheckpointError, match=r"checkpoint_last\.pt: refused to load: .*system"):
         load_checkpoint(exp / LAST)
     with pytest.raises(UnsafeCheckpointError, match=r"checkpoint_last\.pt: refused to load"):
-        trainer(exp).fit(batches([False]), batches([False]))       # resuming
+        toy_trainer(exp).fit(toy_batches([False]), toy_batches([False]))       # resuming
     with pytest.raises(UnsafeCheckpointError, match=r"checkpoint_best\.pt: refused to load"):
         load_model_weights(nn.Linear(2, 1), exp)                  # decoding
     assert not marker.exists()
 
 
 def test_checkpoints_hold_only_plain_values_and_restore_every_random_state(tmp_path):
-    trainer(tmp_path, max_epochs=1, scheduler=True).fit(batches([False] * 2), batches([False]))
+    toy_trainer(tmp_path, max_epochs=1, scheduler=True).fit(toy_batches([False] * 2), toy_batches([False]))
     ckpt = torch.load(tmp_path / LAST, weights_only=True)
     assert ckpt["epoch"] == 1 and ckpt["scheduler"]["epochs"] == 1
 
@@ -283,16 +244,16 @@ def damage(path: Path, how: str) -> None:
 def test_a_broken_last_checkpoint_falls_back_to_the_previous_one(tmp_path, caplog, how):
     # Dev loss as a metric better high: checkpoint_best stays at epoch 1, so the fallback must be prev.
     task = lambda: LeastSquares(mode="max")  # noqa: E731
-    straight = trainer(tmp_path / "straight", task())
-    straight.fit(batches([False] * 2), batches([False]))
+    straight = toy_trainer(tmp_path / "straight", task())
+    straight.fit(toy_batches([False] * 2), toy_batches([False]))
     exp = tmp_path / "exp"
-    trainer(exp, task(), max_epochs=3).fit(batches([False] * 2), batches([False]))
+    toy_trainer(exp, task(), max_epochs=3).fit(toy_batches([False] * 2), toy_batches([False]))
     assert load_checkpoint(exp / PREV)["epoch"] == 2 and load_checkpoint(exp / BEST)["epoch"] == 1
     damage(exp / LAST, how)
 
-    resumed = trainer(exp, task(), max_epochs=3)
+    resumed = toy_trainer(exp, task(), max_epochs=3)
     with caplog.at_level(logging.WARNING):
-        resumed.fit(batches([False] * 2), batches([False]))
+        resumed.fit(toy_batches([False] * 2), toy_batches([False]))
     assert f"{exp / LAST}: not a readable checkpoint" in caplog.text
     assert f"{exp / LAST} is unreadable: resuming from {exp / PREV} (epoch 2) instead" in caplog.text
     a, b = load_checkpoint(tmp_path / "straight" / LAST), load_checkpoint(exp / LAST)  # repaired
@@ -300,18 +261,18 @@ def test_a_broken_last_checkpoint_falls_back_to_the_previous_one(tmp_path, caplo
 
 
 def test_no_readable_checkpoint_to_resume_from_says_how_to_restart(tmp_path):
-    trainer(tmp_path, max_epochs=1).fit(batches([False]), batches([False]))
+    toy_trainer(tmp_path, max_epochs=1).fit(toy_batches([False]), toy_batches([False]))
     damage(tmp_path / LAST, "truncated")
     damage(tmp_path / BEST, "empty")
     with pytest.raises(CheckpointError) as error:
-        trainer(tmp_path).fit(batches([False]), batches([False]))
+        toy_trainer(tmp_path).fit(toy_batches([False]), toy_batches([False]))
     message = str(error.value)
     assert "\n" not in message and message.startswith(f"{tmp_path / LAST}: unreadable")
     assert f"move {tmp_path}/checkpoint_*.pt away" in message
 
 
 def test_a_broken_best_checkpoint_at_decode_time_is_one_line(tmp_path):
-    trainer(tmp_path, max_epochs=1).fit(batches([False]), batches([False]))
+    toy_trainer(tmp_path, max_epochs=1).fit(toy_batches([False]), toy_batches([False]))
     damage(tmp_path / BEST, "truncated")
     with pytest.raises(CheckpointError) as error:
         load_model_weights(nn.Linear(2, 1), tmp_path, "best")

@@ -7,7 +7,7 @@ import subprocess
 import time
 
 import torch
-from conftest import PYTHON, ROOT, run
+from conftest import PYTHON, run
 
 
 def train_cmd(work, exp, epochs=4):

@@ -79,13 +79,8 @@ def test_a_dump_dirs_inputs_include_the_archives_its_scp_files_name(tiny_timit):
 # ---------------------------------------------------------------- the stale scenarios
 
 @pytest.fixture
-def work(tiny_timit, tmp_path) -> Path:
-    """A recipe work dir of its own after stages 0-2 (data/ and dump/ copied from the shared one)."""
-    work = tmp_path / "work"
-    work.mkdir()
-    for name in ("data", "dump"):
-        shutil.copytree(tiny_timit / name, work / name, symlinks=True)
-    return work
+def work(timit_work) -> Path:
+    return timit_work
 
 
 def test_resuming_with_other_settings_is_refused(work):

@@ -9,18 +9,18 @@ from toolkit.data.datadir import read_token_table
 from toolkit.scoring.per import read_token_map, score
 
 
-def test_recipe_trains_decodes_and_scores(tiny_timit):
+def test_recipe_trains_decodes_and_scores(timit_work):
     proc = run([str(ROOT / "recipes" / "timit" / "run.sh"), "--stage", "3", "--model", "bilstm",
-                "trainer.max_epochs=12", "data.max_frames=2000"], cwd=tiny_timit)
-    exp = tiny_timit / "exp" / "bilstm_fbank"
+                "trainer.max_epochs=12", "data.max_frames=2000"], cwd=timit_work)
+    exp = timit_work / "exp" / "bilstm_fbank"
     result = json.loads((exp / "decode_test" / "scoring" / "result.json").read_text())
 
     # Trivial baseline: the most frequent training phone, once per utterance.
-    refs = read_token_table(tiny_timit / "data" / "test" / "text")
-    train_text = read_token_table(tiny_timit / "data" / "train" / "text")
+    refs = read_token_table(timit_work / "data" / "test" / "text")
+    train_text = read_token_table(timit_work / "data" / "train" / "text")
     phones = [p for seq in train_text.values() for p in seq]
     most_frequent = max(set(phones), key=phones.count)
-    fold = read_token_map(tiny_timit / "data" / "lang" / "score.map")
+    fold = read_token_map(timit_work / "data" / "lang" / "score.map")
     baseline = score(refs, {u: [most_frequent] for u in refs}, token_map=fold).totals.err
 
     assert baseline > 90
@@ -37,7 +37,7 @@ def test_recipe_trains_decodes_and_scores(tiny_timit):
     # Rerunning training on a finished experiment is a no-op that keeps the results.
     before = (exp / "checkpoint_best.pt").stat().st_mtime_ns
     run([str(ROOT / "recipes" / "timit" / "run.sh"), "--stage", "3", "--stop-stage", "3",
-         "trainer.max_epochs=12", "data.max_frames=2000"], cwd=tiny_timit)
+         "trainer.max_epochs=12", "data.max_frames=2000"], cwd=timit_work)
     assert (exp / "checkpoint_best.pt").stat().st_mtime_ns == before
 
 
@@ -58,7 +58,7 @@ def test_feature_and_experiment_dirs_are_named_after_the_overrides(tmp_path):
     assert ask("exp", "--model", "dnn", "--exp-tag", "_mine", "optim.lr=1e-3") == "exp/dnn_gammatone_mine"
 
 
-def test_frontend_overrides_get_their_own_features_and_train(tiny_timit):
+def test_frontend_overrides_get_their_own_features_and_train(timit_work):
     """Stages 2-3 with two frontend overrides: 24-bin fbank at a 12 ms shift goes to its own dump (the
     40-bin one stays), named without the ',' that kaldiio's ark,scp specifiers split on, and training
     reads it through a path holding '=' (quoted for Hydra)."""
@@ -66,13 +66,13 @@ def test_frontend_overrides_get_their_own_features_and_train(tiny_timit):
 
     overrides = ["frontend.num_mel_bins=24", "frontend.frame_shift=12"]
     run([str(ROOT / "recipes" / "TEMPLATE" / "asr.sh"), "--stage", "2", "--stop-stage", "3", "--model", "dnn",
-         "--test-sets", "dev", *overrides, "trainer.max_epochs=1"], cwd=tiny_timit, env={"OMP_NUM_THREADS": "1"})
+         "--test-sets", "dev", *overrides, "trainer.max_epochs=1"], cwd=timit_work, env={"OMP_NUM_THREADS": "1"})
     name = "fbank_frontend.frame_shift=12_frontend.num_mel_bins=24"
-    feats = {dump: load_scp(str(tiny_timit / "dump" / dump / "dev" / "feats.scp")) for dump in ("fbank", name)}
+    feats = {dump: load_scp(str(timit_work / "dump" / dump / "dev" / "feats.scp")) for dump in ("fbank", name)}
     utt = next(iter(feats["fbank"]))
     assert (feats["fbank"][utt].shape[1], feats[name][utt].shape[1]) == (40, 24)
     assert round(len(feats["fbank"][utt]) / len(feats[name][utt]), 1) == 1.2   # 10 ms vs 12 ms frames
-    assert sorted(p.name for p in (tiny_timit / "dump").iterdir() if not p.is_dir()) == []
-    config = OmegaConf.load(tiny_timit / "exp" / f"dnn_{name}" / "config.yaml")
+    assert sorted(p.name for p in (timit_work / "dump").iterdir() if not p.is_dir()) == []
+    config = OmegaConf.load(timit_work / "exp" / f"dnn_{name}" / "config.yaml")
     assert config.data.train == f"dump/{name}/train"
     assert (config.frontend.num_mel_bins, config.frontend.frame_shift) == (24, 12)

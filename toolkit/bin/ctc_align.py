@@ -10,7 +10,6 @@ fit their frames are left out of it and counted. A frame cross-entropy model can
 Blank frames are attributed as `toolkit.decoding.ctc_align` documents.
 """
 import argparse
-import json
 import logging
 import shutil
 import sys
@@ -21,7 +20,7 @@ from toolkit.data.alignment import write_ctm
 from toolkit.data.datadir import TABLES, DataDir
 from toolkit.decoding.asr import TrainedAcousticModel
 from toolkit.decoding.ctc_align import BLANK_MODES, align_data_dir
-from toolkit.utils.atomic import atomic_write
+from toolkit.utils.atomic import write_json
 from toolkit.utils.log import setup_logging
 
 log = logging.getLogger("ctc_align")
@@ -51,9 +50,9 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.copy2(path, out / path.name)
     kept.save(out)
     write_ctm(out / "phones.ctm", result.ctm)
-    with atomic_write(out / "align.json", encoding="utf-8") as f:
-        json.dump({"exp": args.exp, "checkpoint": args.checkpoint, "data": args.data_dir, "blank_to": args.blank_to,
-                   "time_stride": result.stride, "aligned": len(result.ctm), "skipped": result.skipped}, f, indent=1)
+    write_json(out / "align.json", {"exp": args.exp, "checkpoint": args.checkpoint, "data": args.data_dir,
+                                    "blank_to": args.blank_to, "time_stride": result.stride,
+                                    "aligned": len(result.ctm), "skipped": result.skipped})
     log.info("aligned %d utterances of %s with %s (time stride %d, blank frames: %s) into %s in %.1f s; "
              "%d skipped (more phones than frames)", len(result.ctm), src, args.exp, result.stride,
              args.blank_to, out, time.time() - start, len(result.skipped))

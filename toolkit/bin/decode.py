@@ -9,7 +9,6 @@ Features extracted with other frontend settings than the model's are refused; wh
 data changed since it was trained (its `.fingerprint.json`), decoding warns and decode.json says so.
 """
 import argparse
-import json
 import logging
 import sys
 import time
@@ -23,6 +22,7 @@ from toolkit.models.checkpoint import CHOICES
 from toolkit.utils import fingerprint
 from toolkit.utils.cli import entry_point
 from toolkit.utils.log import setup_logging
+from toolkit.utils.atomic import write_json
 
 log = logging.getLogger("decode")
 
@@ -92,10 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     write_table(out / "hyp.txt", hyps)
-    with open(out / "decode.json", "w") as f:
-        json.dump({"exp": args.exp, "data": args.data_dir, "checkpoint": args.checkpoint, "lm": args.lm,
-                   **settings, "tuned_on": args.tune_on, "tuning_grid": grid,
-                   "training_inputs_changed_since": changed}, f, indent=1)
+    write_json(out / "decode.json", {"exp": args.exp, "data": args.data_dir, "checkpoint": args.checkpoint,
+                                     "lm": args.lm, **settings, "tuned_on": args.tune_on, "tuning_grid": grid,
+                                     "training_inputs_changed_since": changed})
     log.info("decoded %d utterances of %s into %s in %.1f s", len(hyps), args.data_dir, out, time.time() - start)
     return 0
 

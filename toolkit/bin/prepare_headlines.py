@@ -17,7 +17,6 @@ text) and keeps every distinct source on one side only, i.e. whole documents for
 status 1 and a one-line message on bad input (missing file, misaligned files, an empty training set).
 """
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
@@ -25,7 +24,8 @@ from pathlib import Path
 from toolkit.corpora.headlines import Headlines, normalize_headline, read_gigaword, read_headline_tsv
 from toolkit.corpora.reuters import read_reuters
 from toolkit.data.parallel_text import split_pairs, text_file, write_moses
-from toolkit.utils.atomic import atomic_write
+from toolkit.utils.atomic import atomic_write, write_json
+from toolkit.utils.cli import entry_point
 from toolkit.utils.log import setup_logging
 
 log = logging.getLogger("prepare_headlines")
@@ -150,17 +150,11 @@ def write_monolingual(paths: list[str], out: Path, **options) -> dict:
     return counts
 
 
+@entry_point
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     setup_logging()
-    try:
-        stats = prepare(args)
-    except (ValueError, FileNotFoundError) as e:
-        log.error("%s", e)
-        return 1
-    with atomic_write(Path(args.out) / "prepare.json", "w", encoding="utf-8") as f:
-        json.dump(stats, f, indent=1)
-        f.write("\n")
+    write_json(Path(args.out) / "prepare.json", prepare(args))
     return 0
 
 

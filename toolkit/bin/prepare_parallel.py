@@ -16,7 +16,6 @@ dropped lines). Exits with status 1 and a one-line message naming the file (and 
 """
 import argparse
 import codecs
-import json
 import logging
 import random
 import sys
@@ -24,7 +23,7 @@ from pathlib import Path
 
 from toolkit.data.parallel_text import (ParallelTextError, clean_pairs, read_moses, read_tsv, split_pairs,
                                          text_file, write_moses)
-from toolkit.utils.atomic import atomic_write
+from toolkit.utils.atomic import write_json
 from toolkit.utils.cli import entry_point
 from toolkit.utils.log import setup_logging
 
@@ -135,9 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     setup_logging()
     stats = prepare(args)
-    with atomic_write(Path(args.out) / "prepare.json", "w", encoding="utf-8") as f:
-        json.dump(stats, f, indent=1)
-        f.write("\n")
+    write_json(Path(args.out) / "prepare.json", stats)
     return 0
 
 

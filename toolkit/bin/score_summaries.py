@@ -10,14 +10,13 @@ table) and ``side_by_side.txt`` (source / reference / output of every line). Exi
 one-line message naming the file on bad input (missing file, invalid UTF-8, line counts that differ).
 """
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
 
 from toolkit.data.parallel_text import read_lines
 from toolkit.scoring.rouge import baseline_table, markdown_table, score_summaries
-from toolkit.utils.atomic import atomic_write
+from toolkit.utils.atomic import atomic_write, write_json
 from toolkit.utils.log import setup_logging
 
 log = logging.getLogger("score_summaries")
@@ -51,10 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     print(table, end="")
     if args.out_dir:
         out = Path(args.out_dir)
-        with atomic_write(out / "rouge.json", "w", encoding="utf-8") as f:
-            json.dump({"stemmer": stem, "hyp": args.hyp, "ref": args.ref, "src": args.src,
-                       **{name: score.as_dict() for name, score in rows.items()}}, f, indent=1)
-            f.write("\n")
+        write_json(out / "rouge.json", {"stemmer": stem, "hyp": args.hyp, "ref": args.ref, "src": args.src,
+                                        **{name: score.as_dict() for name, score in rows.items()}})
         with atomic_write(out / "rouge.txt", "w", encoding="utf-8") as f:
             f.write(table)
         with atomic_write(out / "side_by_side.txt", "w", encoding="utf-8") as f:

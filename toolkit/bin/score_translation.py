@@ -9,14 +9,13 @@ their signatures; with --out-dir also writes ``scores.txt`` (the same lines) and
 message naming the file on bad input (missing file, invalid UTF-8, line counts that differ).
 """
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
 
 from toolkit.data.parallel_text import read_lines
 from toolkit.scoring.bleu import score_translations, write_score_file
-from toolkit.utils.atomic import atomic_write
+from toolkit.utils.atomic import write_json
 from toolkit.utils.log import setup_logging
 
 log = logging.getLogger("score_translation")
@@ -47,11 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.out_dir:
         out = Path(args.out_dir)
         write_score_file(score, out / "scores.txt")
-        with atomic_write(out / "score.json", "w", encoding="utf-8") as f:
-            json.dump({"bleu": score.bleu, "chrf": score.chrf, "bleu_signature": score.bleu_signature,
-                       "chrf_signature": score.chrf_signature, "sentences": score.sentences,
-                       "hyp": args.hyp, "refs": args.ref}, f, indent=1)
-            f.write("\n")
+        write_json(out / "score.json", {"bleu": score.bleu, "chrf": score.chrf, "bleu_signature": score.bleu_signature,
+                                        "chrf_signature": score.chrf_signature, "sentences": score.sentences,
+                                        "hyp": args.hyp, "refs": args.ref})
     return 0
 
 

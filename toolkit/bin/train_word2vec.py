@@ -32,7 +32,7 @@ from omegaconf import OmegaConf
 from toolkit.data.tokenizer import SentencePieceTokenizer
 from toolkit.models.embeddings import (SIMILARITY_SETS, TokenizedCorpus, WordTokenizer, analogy, evaluate_analogies,
                                        evaluate_similarity, load_vectors, most_similar, save_vectors, train_word2vec)
-from toolkit.utils.atomic import atomic_write
+from toolkit.utils.atomic import write_json
 from toolkit.utils.config import compose_config
 from toolkit.utils.log import setup_logging
 
@@ -128,9 +128,7 @@ def train(args: argparse.Namespace) -> None:
               "words_per_s": round(model.corpus_total_words * model.epochs / max(seconds, 1e-9))}
     if not args.spm:
         report["eval"] = evaluate(model.wv)
-    with atomic_write(out / "eval.json", "w", encoding="utf-8") as f:
-        json.dump(_json_safe(report), f, indent=1)
-        f.write("\n")
+    write_json(out / "eval.json", _json_safe(report))
     log.info("saved %s (%d words, %.0f s)", out / "vectors.model", len(model.wv), seconds)
 
 

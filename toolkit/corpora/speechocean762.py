@@ -30,7 +30,6 @@ depend on file order.
 """
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -43,7 +42,7 @@ from pathlib import Path
 from toolkit.corpora.timit_protocol import PHONES_39
 from toolkit.data.datadir import DataDir, DataDirError
 from toolkit.data.symbols import SymbolTable
-from toolkit.utils.atomic import atomic_write
+from toolkit.utils.atomic import write_json
 
 log = logging.getLogger(__name__)
 
@@ -378,8 +377,7 @@ def prepare_speechocean762(corpus_dir: str | Path, out_dir: str | Path, *, dev_f
                          "phones": sum(len(p) for p in data.text.values())}
         log.info("%-5s %4d speakers %5d utterances -> %s", name, len(data.spk2utt), len(data.utts), out / name)
     write_lang(out / "lang", corpus.lexicon)
-    with atomic_write(out / "prepare.json", encoding="utf-8") as f:
-        json.dump(summary, f, indent=1)
+    write_json(out / "prepare.json", summary)
     return summary
 
 

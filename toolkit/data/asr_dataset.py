@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from toolkit.data.alignment import frame_labels, read_ctm
 from toolkit.data.audio import AudioError, probe_audio, read_audio
-from toolkit.data.datadir import DataDir, DataDirError, read_table
+from toolkit.data.datadir import DataDir, DataDirError
 from toolkit.data.cmvn import apply_cmvn
 from toolkit.data.feature_spec import FeatureSpec
 from toolkit.data.sampler import BucketBatchSampler

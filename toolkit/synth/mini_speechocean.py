@@ -22,7 +22,6 @@ the real corpus. Generation is seeded and deterministic.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -39,7 +38,7 @@ from toolkit.synth.mini_timit import (FEMALE_VARIANTS, MALE_VARIANTS, SAMPLE_RAT
                                       _draw_voice, completed_corpus, render_speakers, render_utterance,
                                       seeded_rng)
 from toolkit.synth.sentences import generate_sentences
-from toolkit.utils.atomic import atomic_write
+from toolkit.utils.atomic import write_json
 
 log = logging.getLogger(__name__)
 
@@ -198,8 +197,7 @@ def make_mini_speechocean(out_dir: str | os.PathLike, seed: int = 0, size: str =
         text_phone, key=lambda line: (line.split(".")[0], int(line.split("\t")[0].split(".")[1])))))
     summary = {"settings": settings, "speakers": len(readers), "utterances": sum(map(len, rendered.values())),
                "seconds": round(seconds, 3), "words": len(lexicon)}
-    with atomic_write(staging / STAMP_NAME) as f:
-        json.dump(summary, f, indent=1)
+    write_json(staging / STAMP_NAME, summary)
     if out.exists():
         out.rmdir()  # completed_corpus() made sure it is empty
     os.replace(staging, out)

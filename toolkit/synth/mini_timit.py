@@ -46,7 +46,7 @@ from toolkit.synth.espeak import (EspeakError, EspeakSynthesizer, PhonemeEvent, 
 from toolkit.synth.espeak_timit_phones import (PAUSE, SILENCE, PhoneSegment, align_timit_phones,
                                                resample_segments)
 from toolkit.synth.sentences import SA_SENTENCES, generate_sentences
-from toolkit.utils.atomic import atomic_write
+from toolkit.utils.atomic import write_json
 
 log = logging.getLogger(__name__)
 
@@ -289,8 +289,7 @@ def make_mini_timit(out_dir: str | os.PathLike, size: str | CorpusSize = "defaul
     _write_docs(staging, speakers, lowercase)
     summary = {"speakers": len(speakers), "utterances": n_utts, "seconds": round(seconds, 3),
                "phone_counts": dict(sorted(phone_counts.items()))}
-    with atomic_write(staging / STAMP_NAME) as f:
-        json.dump({"settings": settings, **summary}, f, indent=1)
+    write_json(staging / STAMP_NAME, {"settings": settings, **summary})
     os.chmod(staging / STAMP_NAME, 0o644)
     if out.exists():
         out.rmdir()  # _completed() made sure it is empty

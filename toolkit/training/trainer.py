@@ -21,7 +21,6 @@ so a killed run ends with the same model as an uninterrupted one (a run killed b
 best and the last checkpoint, or a corrupt last one, resumes from the newest readable state; see
 `toolkit.training.checkpoint`).
 """
-import json
 import logging
 import math
 import time
@@ -42,6 +41,7 @@ from toolkit.training.checkpoint import (load_resume_state, rng_state, save_chec
 from toolkit.training.curves import plot_learning_curves
 from toolkit.training.distributed import DistInfo, all_true, default_device
 from toolkit.utils.errors import UserError
+from toolkit.utils.atomic import write_json
 
 log = logging.getLogger(__name__)
 
@@ -160,8 +160,7 @@ class Trainer:
         self._write_history()
 
     def _write_history(self) -> None:
-        with open(self.exp_dir / "history.json", "w") as f:
-            json.dump(self.history, f, indent=1)
+        write_json(self.exp_dir / "history.json", self.history)   # atomic: read while training runs
         plot_learning_curves(self.history, self.exp_dir / "learning_curves.png", self.task.metric)
 
     # ---------------------------------------------------------------- loop

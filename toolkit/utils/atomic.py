@@ -4,6 +4,7 @@ The new file gets the permissions of any newly created file (0666 minus the umas
 `tempfile.mkstemp` would make every output private (0600).
 """
 import contextlib
+import json
 import os
 import secrets
 from pathlib import Path
@@ -45,3 +46,10 @@ def atomic_save(obj, path: str | os.PathLike) -> None:
 
     with atomic_write(path, "wb") as f:
         torch.save(obj, f)
+
+
+def write_json(path: str | os.PathLike, obj, *, sort_keys: bool = False) -> None:
+    """Write `obj` as indented UTF-8 JSON with a final newline, atomically (reports, stamps, fingerprints)."""
+    with atomic_write(path, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=1, sort_keys=sort_keys)
+        f.write("\n")

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from toolkit.utils.atomic import atomic_write
+from toolkit.utils.atomic import write_json
 
 SMALL = 16 << 20   # bytes: files up to this size are known by content
 NAME = ".fingerprint.json"
@@ -83,9 +83,7 @@ def load(output: str | os.PathLike, name: str | None = None) -> dict | None:
 
 def write(output: str | os.PathLike, fp: dict, name: str | None = None) -> None:
     """Record `fp` as what `output` was made from (call it once the stage has completed)."""
-    with atomic_write(path_of(output, name), encoding="utf-8") as f:
-        json.dump(fp, f, indent=1, sort_keys=True)
-        f.write("\n")
+    write_json(path_of(output, name), fp, sort_keys=True)
 
 
 def remove(output: str | os.PathLike, name: str | None = None) -> None:
