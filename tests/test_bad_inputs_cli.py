@@ -123,6 +123,14 @@ def test_options_may_follow_hydra_overrides(tmp_path):
     assert proc.returncode != 0 and "unknown option --no-such-option" in proc.stderr
 
 
+@pytest.mark.parametrize("recipe", ["timit", "speechocean762", "translation", "summarization"])
+def test_every_recipe_takes_the_overwrite_option_a_refused_resume_names(recipe, tmp_path):
+    """A run refused for other settings says: start over with --overwrite true (recipes)."""
+    proc = call([ROOT / "recipes" / recipe / "run.sh", "--overwrite", "true", "--help"], tmp_path)
+    assert proc.returncode == 0 and "unknown option" not in proc.stderr
+    assert "--overwrite" in proc.stdout
+
+
 def test_unknown_phone_in_dev_text_fails_before_training(tiny_timit, tmp_path):
     dev = tmp_path / "dev"
     shutil.copytree(tiny_timit / "dump" / "fbank" / "dev", dev)

@@ -259,3 +259,61 @@ def test_plot_filters_of_a_trained_checkpoint_against_init(tmp_path):
     assert np.abs(centroid_learned - centroid_init).max() > 1.0 or np.abs(width_learned / width_init - 1).max() > 0.01
     # the descriptors themselves: gammatone centroids sit near the centres (skewed up by the wider upper skirt)
     assert np.allclose(centroid_init[2:], init.centre_frequencies().detach().numpy()[2:], rtol=0.05)
+
+
+# ------------------------------------------------------------------ utterance CMN (features.cmvn=utterance)
+def test_utterance_cmn_zero_means_each_utterance_over_its_own_frames_only():
+    from toolkit.features import utterance_cmn
+
+    feats = torch.randn(2, 7, 3) + torch.tensor([5.0, -2.0, 0.5])
+    lengths = torch.tensor([7, 4])
+    out = utterance_cmn(feats, lengths)
+    assert torch.allclose(out[0].mean(0), torch.zeros(3), atol=1e-5)
+    assert torch.allclose(out[1, :4].mean(0), torch.zeros(3), atol=1e-5)
+    assert (out[1, 4:] == 0).all()                                         # padding stays 0
+    alone = utterance_cmn(feats[1:, :4], lengths[1:])
+    assert torch.allclose(alone[0], out[1, :4], atol=1e-6)                # same alone as padded in a batch
+
+
+def spec_of(source: str, cmvn: str, trainable: bool):
+    from toolkit.data.feature_spec import FeatureSpec
+
+    return FeatureSpec.from_config(OmegaConf.create({
+        "features": {"source": source, "cmvn": cmvn, "delta_order": 0},
+        "frontend": {"_target_": "toolkit.features.kaldi.Fbank", "trainable": trainable}}))
+
+
+def test_cmvn_options_for_precomputed_and_in_model_features(caplog):
+    precomputed, utterance_wav = spec_of("feats", "speaker", False), spec_of("wav", "utterance", True)
+    assert (precomputed.cmvn, precomputed.utterance_cmn) == ("speaker", False)     # Kaldi stats, by the dataset
+    assert (utterance_wav.cmvn, utterance_wav.utterance_cmn) == ("none", True)     # by the model
+    assert spec_of("feats", "utterance", False).cmvn == "none"
+    with caplog.at_level("INFO"):
+        speaker_wav = spec_of("wav", "speaker", True)
+    assert (speaker_wav.cmvn, speaker_wav.utterance_cmn) == ("none", False)
+    assert "no per-speaker statistics" in caplog.text                           # said, not silent
+    with pytest.raises(ValueError, match="features.cmvn must be speaker, utterance or none"):
+        spec_of("feats", "global", False)
+
+
+def test_a_model_with_utterance_cmn_ignores_a_constant_channel_offset():
+    """What the normalisation is for: a recording channel that adds a constant to every log-mel bin
+    changes nothing the model outputs."""
+    from toolkit.models.acoustic import AcousticModel
+
+    class Linear(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Linear(4, 3)
+
+        def forward(self, x, lengths):
+            return self.proj(x), lengths
+
+    torch.manual_seed(0)
+    model = AcousticModel(Linear(), feature_dim=4, num_classes=3, utterance_cmn=True).eval()
+    feats, lengths = torch.randn(2, 6, 4), torch.tensor([6, 5])
+    logits, _ = model(feats, lengths)
+    shifted, _ = model(feats + torch.tensor([3.0, -1.0, 0.5, 2.0]), lengths)
+    assert torch.allclose(logits[0], shifted[0], atol=1e-5) and torch.allclose(logits[1, :5], shifted[1, :5], atol=1e-5)
+    plain = AcousticModel(Linear(), feature_dim=4, num_classes=3).eval()
+    assert not torch.allclose(plain(feats, lengths)[0], plain(feats + 1.0, lengths)[0])

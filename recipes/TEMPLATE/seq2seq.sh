@@ -28,6 +28,7 @@ w2v_epochs=10          # word2vec epochs
 emb_dim=256            # word2vec vector size, and model.emb_dim with --word2vec true
 model=seq2seq_gru      # conf/model/<model>.yaml
 exp_tag=               # experiment dir suffix: exp/<model>_<src>-<tgt><exp_tag>
+overwrite=false        # stage 4: start the experiment over when its dir holds a run with other settings or data
 threads=1              # torch CPU threads for training and decoding (0: torch's default)
 beam_size=5            # beam search width
 length_penalty=gnmt    # none, average or gnmt
@@ -93,9 +94,10 @@ fi
 
 if in_stages 4; then
   stage_begin 4 "train $model -> $exp"
+  start_over=(); if [ "$overwrite" = true ]; then start_over=(+overwrite=true); fi
   python -m toolkit.bin.train --config-name "$task" model="$model" exp_dir="$exp" src="$src" tgt="$tgt" \
     data.train=data/train data.dev=data/dev data.lang=data/lang threads="$threads" \
-    trainer.progress=false "${defaults[@]}" "${w2v_overrides[@]}" "${overrides[@]}"
+    trainer.progress=false "${defaults[@]}" "${w2v_overrides[@]}" "${overrides[@]}" "${start_over[@]}"
   stage_end
 fi
 

@@ -26,6 +26,7 @@ test_sets=             # sets to decode and score: dev, test, or data dirs in th
 frontend=fbank         # conf/frontend/<frontend>.yaml
 model=bilstm           # conf/model/<model>.yaml
 exp_tag=               # experiment dir suffix (default: named after the Hydra overrides)
+overwrite=false        # stage 3: start the experiment over when its dir holds a run with other settings or data
 align_and_retrain=false  # stages 6-7: force-align train/dev with the CTC model, train a frame-CE model on it
 retrain_model=bilstm   # stage 7: model of the frame cross-entropy (hybrid) system
 retrain_opts=          # stage 7: Hydra overrides of its training, e.g. "trainer.max_epochs=10"
@@ -87,7 +88,7 @@ if in_stages 1; then
 fi
 
 "$TOOLKIT_ROOT/recipes/TEMPLATE/asr.sh" --stage "$stage" --stop-stage "$stop_stage" --nj "$nj" --frontend "$frontend" \
-  --model "$model" --exp-tag "$exp_tag" --train-set train --dev-set dev --test-sets "${set_names[*]}" \
+  --model "$model" --exp-tag "$exp_tag" --overwrite "$overwrite" --train-set train --dev-set dev --test-sets "${set_names[*]}" \
   --speed-perturb "$speed_perturb" --threads "$threads" --decode-checkpoint "$decode_checkpoint" --avg-n "$avg_n" \
   --avg-by "$avg_by" --default-overrides "$ctc_defaults" -- "$@"
 

@@ -47,6 +47,7 @@ w2v_epochs=10          # word2vec epochs
 emb_dim=128            # model.emb_dim, and the word2vec vector size (the same with and without --word2vec)
 model=seq2seq_gru      # conf/model/<model>.yaml
 exp_tag=               # experiment dir suffix (default: _copy, _cov, _w2v from the options)
+overwrite=false        # stage 4: start the experiment over when its dir holds a run with other settings or data
 threads=1              # torch CPU threads for training and decoding
 beam_size=5            # beam search width
 length_penalty=gnmt    # none, average or gnmt
@@ -110,7 +111,7 @@ w2v_text=; [ -n "$monolingual" ] && w2v_text=data/monolingual/text.article
 "$TOOLKIT_ROOT/recipes/TEMPLATE/seq2seq.sh" --stage "$(( stage > 2 ? stage : 2 ))" --stop-stage "$stop_stage" \
   --task summarization --src article --tgt title --test-sets "dev test ${extra_names[*]}" \
   --vocab-size "$vocab_size" --joint-vocab true --word2vec "$word2vec" --w2v-shared true --w2v-text "$w2v_text" \
-  --w2v-epochs "$w2v_epochs" --emb-dim "$emb_dim" --model "$model" --exp-tag "$exp_tag" --threads "$threads" \
+  --w2v-epochs "$w2v_epochs" --emb-dim "$emb_dim" --model "$model" --exp-tag "$exp_tag" --overwrite "$overwrite" --threads "$threads" \
   --beam-size "$beam_size" --length-penalty "$length_penalty" --alpha "$alpha" --min-len "$min_len" \
   --max-len "$max_len" --no-repeat-ngram-size "$no_repeat_ngram_size" --plot-line "$plot_line" --score rouge \
   --default-overrides "${sample_overrides[*]} ${model_overrides[*]}" -- "${overrides[@]}"

@@ -46,6 +46,7 @@ w2v_epochs=10          # word2vec epochs
 model=seq2seq_gru      # conf/model/<model>.yaml
 emb_dim=256            # word2vec vector size, and model.emb_dim with --word2vec true
 exp_tag=               # experiment dir suffix: exp/<model>_<src>-<tgt><exp_tag>
+overwrite=false        # stage 4: start the experiment over when its dir holds a run with other settings or data
 threads=1              # torch CPU threads for training and decoding (0: torch's default, slow on a busy CPU)
 test_sets=dev,test     # data sets to decode and score (comma-separated)
 beam_size=5            # beam search width
@@ -106,6 +107,6 @@ fi
 "$TOOLKIT_ROOT/recipes/TEMPLATE/seq2seq.sh" --stage "$(( stage > 2 ? stage : 2 ))" --stop-stage "$stop_stage" \
   --task translation --src "$src" --tgt "$tgt" --test-sets "$test_sets" --vocab-size "$vocab_size" \
   --spm-type "$spm_type" --joint-vocab "$joint_vocab" --word2vec "$word2vec" --w2v-epochs "$w2v_epochs" \
-  --emb-dim "$emb_dim" --model "$model" --exp-tag "$exp_tag" --threads "$threads" --beam-size "$beam_size" \
+  --emb-dim "$emb_dim" --model "$model" --exp-tag "$exp_tag" --overwrite "$overwrite" --threads "$threads" --beam-size "$beam_size" \
   --length-penalty "$length_penalty" --alpha "$alpha" --plot-line "$plot_line" --score bleu \
   --default-overrides "${smoke_overrides[*]}" -- "${overrides[@]}"

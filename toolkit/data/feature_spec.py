@@ -7,10 +7,17 @@ get the same object, so they can never disagree.
 
     features.source  feats: precomputed feats.scp; wav: the frontend is the model's first layer and reads
                      wav.scp; auto (default): wav exactly when the frontend is trainable
+    features.cmvn    speaker (default): Kaldi per-speaker mean normalisation of precomputed features, by the
+                     dataset (a frontend in the model has no stored speaker statistics: it gets only the
+                     model's global normaliser, and says so); utterance: each utterance's own mean, by the
+                     model, for either source; none
 """
+import logging
 from dataclasses import dataclass
 
 SOURCES = ("auto", "wav", "feats")
+CMVN = ("speaker", "utterance", "none")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -23,6 +30,7 @@ class FeatureSpec:
     frame_length: float   # seconds per frame
     cmvn: str             # per-speaker CMVN applied by the dataset: "speaker" or "none"
     delta_order: int      # Kaldi deltas appended by the model (0: none)
+    utterance_cmn: bool = False   # the model subtracts each utterance's mean (features.cmvn=utterance)
 
     @property
     def source(self) -> str:
@@ -44,10 +52,15 @@ class FeatureSpec:
             raise ValueError("a trainable frontend needs features.source=wav (or auto): it is part of the model")
         in_model = source == "wav" or (source == "auto" and trainable)
         cmvn = features.get("cmvn", "speaker")
-        if cmvn not in ("speaker", "none"):
-            raise ValueError(f"features.cmvn must be 'speaker' or 'none', got {cmvn!r}")
+        if cmvn not in CMVN:
+            raise ValueError(f"features.cmvn must be {', '.join(CMVN[:-1])} or {CMVN[-1]}, got {cmvn!r}")
+        if in_model and cmvn == "speaker":
+            log.info("features.cmvn=speaker: the frontend runs inside the model, where no per-speaker statistics "
+                     "exist; its features get the model's global normaliser only (features.cmvn=utterance "
+                     "subtracts each utterance's mean)")
         return cls(in_model=in_model, frontend=frontend, trainable=trainable,
                    sample_rate=int(frontend.get("sample_frequency", 16000)),
                    frame_shift=float(frontend.get("frame_shift", 10.0)) / 1000,
                    frame_length=float(frontend.get("frame_length", 25.0)) / 1000,
-                   cmvn="none" if in_model else cmvn, delta_order=int(features.get("delta_order", 0)))
+                   cmvn="speaker" if cmvn == "speaker" and not in_model else "none",
+                   delta_order=int(features.get("delta_order", 0)), utterance_cmn=cmvn == "utterance")

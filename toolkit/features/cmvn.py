@@ -1,4 +1,5 @@
-"""Global mean/variance normalisation as a layer, from Kaldi CMVN statistics (`toolkit.data.cmvn`)."""
+"""Mean/variance normalisation as layers: global, from Kaldi CMVN statistics (`toolkit.data.cmvn`), and
+per utterance (for frontends inside the model, whose features have no precomputed speaker statistics)."""
 from pathlib import Path
 
 import numpy as np
@@ -56,3 +57,13 @@ class GlobalCMVN(nn.Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.mean.numel()}, norm_means={self.norm_means}, norm_vars={self.norm_vars}"
+
+
+def utterance_cmn(feats: Tensor, lengths: Tensor) -> Tensor:
+    """Subtract each utterance's own mean over its real frames (ESPnet's utterance_mvn, means only).
+    (B, T, D) -> (B, T, D), padded frames 0. Computed on the fly, so it follows a frontend that learns,
+    and an utterance gets the same result alone or padded in a batch."""
+    valid = lengths_to_mask(lengths.to(feats.device), feats.shape[1])[..., None]          # (B, T, 1)
+    frames = lengths.to(feats.device, feats.dtype).clamp(min=1)[:, None, None]            # (B, 1, 1)
+    mean = feats.masked_fill(~valid, 0.0).sum(dim=1, keepdim=True) / frames               # (B, 1, D)
+    return (feats - mean).masked_fill(~valid, 0.0)

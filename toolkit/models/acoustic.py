@@ -1,4 +1,5 @@
-"""An acoustic model as one `nn.Module`: (optional) frontend -> deltas -> normaliser -> (augment) -> encoder.
+"""An acoustic model as one `nn.Module`: (optional) frontend -> (utterance CMN) -> deltas -> normaliser ->
+(augment) -> encoder.
 
 With a fixed frontend the features are precomputed to ark/scp and `frontend` is None; with a
 learnable one the frontend is the model's first layer and reads waveforms. Either way the model
@@ -14,7 +15,7 @@ from torch import nn
 
 from toolkit.data.feature_spec import FeatureSpec
 from toolkit.data.cmvn import cmvn_stats
-from toolkit.features.cmvn import GlobalCMVN
+from toolkit.features.cmvn import GlobalCMVN, utterance_cmn
 from toolkit.features.deltas import add_deltas
 from toolkit.utils.errors import UserError
 from toolkit.utils.masks import lengths_to_mask
@@ -25,9 +26,10 @@ ENCODER_ARGS = ("input_dim", "num_classes")
 
 class AcousticModel(nn.Module):
     def __init__(self, encoder: nn.Module, feature_dim: int, num_classes: int, *, frontend: nn.Module | None = None,
-                 delta_order: int = 0, augment: nn.Module | None = None):
+                 delta_order: int = 0, augment: nn.Module | None = None, utterance_cmn: bool = False):
         super().__init__()
         self.frontend, self.encoder, self.delta_order = frontend, encoder, delta_order
+        self.per_utterance_cmn = utterance_cmn
         self.augment = augment
         self.normalizer = GlobalCMVN(feature_dim * (delta_order + 1), norm_means=True, norm_vars=True)
         self.register_buffer("log_priors", torch.full((num_classes,), -float(torch.log(torch.tensor(num_classes)))))
@@ -36,6 +38,8 @@ class AcousticModel(nn.Module):
         """Model input before normalisation: inputs (B, S) waveforms or (B, T, D) features -> (B, T, D')."""
         if self.frontend is not None:
             inputs, lengths = self.frontend(inputs, lengths)
+        if self.per_utterance_cmn:
+            inputs = utterance_cmn(inputs, lengths)
         if self.delta_order:
             inputs = add_deltas(inputs, order=self.delta_order, lengths=lengths)
         return inputs, lengths
@@ -114,4 +118,4 @@ def build_acoustic_model(cfg, num_classes: int, spec: FeatureSpec | None = None)
     encoder = instantiate(cfg.model, input_dim=frontend.feature_dim * (spec.delta_order + 1), num_classes=num_classes)
     augment = instantiate(cfg.augment, blocks=spec.delta_order + 1) if cfg.get("augment") else None
     return AcousticModel(encoder, frontend.feature_dim, num_classes, frontend=frontend if spec.in_model else None,
-                         delta_order=spec.delta_order, augment=augment)
+                         delta_order=spec.delta_order, augment=augment, utterance_cmn=spec.utterance_cmn)
