@@ -76,3 +76,17 @@ def test_frontend_overrides_get_their_own_features_and_train(timit_work):
     config = OmegaConf.load(timit_work / "exp" / f"dnn_{name}" / "config.yaml")
     assert config.data.train == f"dump/{name}/train"
     assert (config.frontend.num_mel_bins, config.frontend.frame_shift) == (24, 12)
+
+
+def test_averaged_checkpoint_decodes_into_its_own_dirs(timit_work):
+    """--decode-checkpoint avg: training keeps the epochs, stage 4 averages and decodes into
+    decode_<set>_avg<n><by>, never over the best checkpoint's decode_<set>; the table names it."""
+    proc = run([str(ROOT / "recipes" / "timit" / "run.sh"), "--stage", "3", "--model", "dnn", "--decode-checkpoint", "avg",
+                "--avg-n", "2", "--avg-by", "last", "--exp-tag", "_avg", "model.hidden_dim=64", "model.num_layers=2", "trainer.max_epochs=2",
+                "data.max_frames=2000"], cwd=timit_work, env={"OMP_NUM_THREADS": "1"})
+    exp = timit_work / "exp" / "dnn_fbank_avg"
+    assert (exp / "checkpoint_avg.pt").is_file()
+    for name in ("dev", "test"):
+        assert json.loads((exp / f"decode_{name}_avg2last" / "scoring" / "result.json").read_text())["err"] < 100
+        assert not (exp / f"decode_{name}").exists()
+    assert "| dnn_fbank_avg | test_avg2last |" in proc.stdout

@@ -66,6 +66,14 @@ check_stages
 case $checks in first|only|config) ;; *) log "error: --checks $checks: choose first, only or config"; exit 1 ;; esac
 if [ "$checks" != only ] && ! { in_stages 2 || in_stages 3 || in_stages 4 || in_stages 5; }; then exit 0; fi
 check_work_dir
+# Decodes of other checkpoints than the best go to their own dirs (decode_dev_last, decode_dev_avg5best): never
+# over the best's results, and the results table names them.
+case $decode_checkpoint in
+  best) decode_suffix= ;;
+  last) decode_suffix=_last ;;
+  avg) decode_suffix=_avg$avg_n$avg_by ;;
+  *) log "error: --decode-checkpoint $decode_checkpoint: choose best, last or avg"; exit 1 ;;
+esac
 case $decode_method in auto|viterbi|argmax|ctc_greedy|ctc_beam) ;;
   *) log "error: --decode-method $decode_method: choose auto, viterbi, argmax, ctc_greedy or ctc_beam"; exit 1 ;;
 esac
@@ -93,7 +101,7 @@ if [ "$checks" != only ]; then
   fi
   if in_stages 5 && ! in_stages 4; then
     for set in $test_sets; do
-      [ -f "$exp/decode_$set/hyp.txt" ] || { log "error: $exp/decode_$set/hyp.txt: '$set' was not decoded: run stage 4 first (--stage 4)"; exit 1; }
+      [ -f "$exp/decode_$set$decode_suffix/hyp.txt" ] || { log "error: $exp/decode_$set$decode_suffix/hyp.txt: '$set' was not decoded with --decode-checkpoint $decode_checkpoint: run stage 4 first (--stage 4)"; exit 1; }
     done
   fi
 fi
@@ -134,7 +142,7 @@ if in_stages 4; then
   fi
   for set in $test_sets; do
     python -m toolkit.bin.decode --exp "$exp" --method "$decode_method" --lm "$lang/phone_bigram.arpa" --threads "$threads" \
-      --checkpoint "$decode_checkpoint" --tune-on "$feats/$dev_set" "$feats/$set" "$exp/decode_$set"
+      --checkpoint "$decode_checkpoint" --tune-on "$feats/$dev_set" "$feats/$set" "$exp/decode_$set$decode_suffix"
   done
   stage_end
 fi
@@ -143,9 +151,9 @@ if in_stages 5; then
   stage_begin 5 "score"
   map=(); [ -f "$lang/score.map" ] && map=(--map "$lang/score.map")
   for set in $test_sets; do
-    python -m toolkit.bin.score --ref "data/$set/text" --hyp "$exp/decode_$set/hyp.txt" \
-      --utt2spk "data/$set/utt2spk" "${map[@]}" --out-dir "$exp/decode_$set/scoring" \
-      > "$exp/decode_$set/scoring.log"
+    python -m toolkit.bin.score --ref "data/$set/text" --hyp "$exp/decode_$set$decode_suffix/hyp.txt" \
+      --utt2spk "data/$set/utt2spk" "${map[@]}" --out-dir "$exp/decode_$set$decode_suffix/scoring" \
+      > "$exp/decode_$set$decode_suffix/scoring.log"
   done
   python -m toolkit.bin.show_results exp
   stage_end

@@ -20,6 +20,11 @@ frontend=fbank         # conf/frontend/<frontend>.yaml
 model=bilstm           # conf/model/<model>.yaml
 exp_tag=               # experiment dir suffix: exp/<model>_<frontend><exp_tag>
 overwrite=false        # stage 3: start the experiment over when its dir holds a run with other settings or data
+speed_perturb=false    # train on 0.9/1.0/1.1 speed-perturbed copies of the training set (exp dir gets _sp)
+threads=1              # torch CPU threads for training and decoding
+decode_checkpoint=best # best, last, or avg (average of avg_n epochs: best by dev PER or last, see avg_by)
+avg_n=5                # epochs averaged for --decode-checkpoint avg
+avg_by=best            # best (by dev PER) or last epochs
 help_message="Usage: $0 [options] [hydra overrides for training]\n  e.g. $0 --stage 3 --model dnn optim.lr=5e-4"
 . "$TOOLKIT_ROOT/tools/parse_options.sh"
 check_stages 5
@@ -27,7 +32,9 @@ check_work_dir
 
 corpus=${timit:-corpus/mini_timit}
 asr=("$TOOLKIT_ROOT/recipes/TEMPLATE/asr.sh" --stage "$stage" --stop-stage "$stop_stage" --nj "$nj" --frontend "$frontend"
-     --model "$model" --exp-tag "$exp_tag" --overwrite "$overwrite" --train-set train --dev-set dev --test-sets "dev test")
+     --model "$model" --exp-tag "$exp_tag" --overwrite "$overwrite" --train-set train --dev-set dev --test-sets "dev test"
+     --speed-perturb "$speed_perturb" --threads "$threads" --decode-checkpoint "$decode_checkpoint" --avg-n "$avg_n"
+     --avg-by "$avg_by")
 # The options and overrides of the later stages are checked before the corpus and data stages run.
 checks=first
 if { in_stages 0 || in_stages 1; } && [ "$stop_stage" -ge 2 ]; then "${asr[@]}" --checks only -- "$@"; checks=config; fi
