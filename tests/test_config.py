@@ -67,8 +67,10 @@ def test_train_and_the_recipes_name_dirs_alike(tmp_path, capsys):
 
 
 def test_names_leave_out_what_does_not_change_the_result():
-    assert naming.asr_exp_dir("dnn", "fbank", ["trainer.max_epochs=3", "data.max_frames=800", "exp_dir=x",
+    assert naming.asr_exp_dir("dnn", "fbank", ["trainer.max_epochs=3", "data.train=a", "exp_dir=x",
                                                "model=dnn", "trainer.progress=false"]) == "exp/dnn_fbank"
+    # the batch size changes what is trained: two batch sizes never share (or resume) a dir
+    assert naming.asr_exp_dir("dnn", "fbank", ["data.max_frames=800"]) == "exp/dnn_fbank_data.max_frames=800"
     assert naming.asr_exp_dir("dnn", "fbank", ["optim.lr=1"], tag="_mine") == "exp/dnn_fbank_mine"
     assert naming.feats_dir("fbank", ["frontend.trainable=true", "optim.lr=1", "frontend=fbank"]) == "dump/fbank"
     # sorted: the order on the command line does not matter

@@ -12,7 +12,7 @@ from toolkit.scoring.per import read_token_map, score
 def test_recipe_trains_decodes_and_scores(timit_work):
     proc = run([str(ROOT / "recipes" / "timit" / "run.sh"), "--stage", "3", "--model", "bilstm",
                 "trainer.max_epochs=12", "data.max_frames=2000"], cwd=timit_work)
-    exp = timit_work / "exp" / "bilstm_fbank"
+    exp = timit_work / "exp" / "bilstm_fbank_data.max_frames=2000"   # the batch size names the dir
     result = json.loads((exp / "decode_test" / "scoring" / "result.json").read_text())
 
     # Trivial baseline: the most frequent training phone, once per utterance.
@@ -27,7 +27,7 @@ def test_recipe_trains_decodes_and_scores(timit_work):
     assert result["err"] < 50, result
     assert result["err"] < baseline - 40
     # The report a user reads: the results table, the sclite-style files, the plots.
-    assert "| bilstm_fbank | test |" in proc.stdout
+    assert "| bilstm_fbank_data.max_frames=2000 | test |" in proc.stdout
     for name in ("alignments.txt", "per_spk", "confusions.txt", "summary.txt"):
         assert (exp / "decode_test" / "scoring" / name).stat().st_size > 0
     assert (exp / "learning_curves.png").is_file() and list((exp / "tensorboard").iterdir())

@@ -12,12 +12,10 @@ get the same object, so they can never disagree.
                      model's global normaliser, and says so); utterance: each utterance's own mean, by the
                      model, for either source; none
 """
-import logging
 from dataclasses import dataclass
 
 SOURCES = ("auto", "wav", "feats")
 CMVN = ("speaker", "utterance", "none")
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -31,6 +29,7 @@ class FeatureSpec:
     cmvn: str             # per-speaker CMVN applied by the dataset: "speaker" or "none"
     delta_order: int      # Kaldi deltas appended by the model (0: none)
     utterance_cmn: bool = False   # the model subtracts each utterance's mean (features.cmvn=utterance)
+    note: str = ""                # what the config asked for that this spec does differently (training logs it)
 
     @property
     def source(self) -> str:
@@ -54,13 +53,14 @@ class FeatureSpec:
         cmvn = features.get("cmvn", "speaker")
         if cmvn not in CMVN:
             raise ValueError(f"features.cmvn must be {', '.join(CMVN[:-1])} or {CMVN[-1]}, got {cmvn!r}")
+        note = ""
         if in_model and cmvn == "speaker":
-            log.info("features.cmvn=speaker: the frontend runs inside the model, where no per-speaker statistics "
-                     "exist; its features get the model's global normaliser only (features.cmvn=utterance "
-                     "subtracts each utterance's mean)")
+            note = ("features.cmvn=speaker: the frontend runs inside the model, where no per-speaker statistics "
+                    "exist; its features get the model's global normaliser only (features.cmvn=utterance "
+                    "subtracts each utterance's mean)")
         return cls(in_model=in_model, frontend=frontend, trainable=trainable,
                    sample_rate=int(frontend.get("sample_frequency", 16000)),
                    frame_shift=float(frontend.get("frame_shift", 10.0)) / 1000,
                    frame_length=float(frontend.get("frame_length", 25.0)) / 1000,
                    cmvn="speaker" if cmvn == "speaker" and not in_model else "none",
-                   delta_order=int(features.get("delta_order", 0)), utterance_cmn=cmvn == "utterance")
+                   delta_order=int(features.get("delta_order", 0)), utterance_cmn=cmvn == "utterance", note=note)

@@ -72,6 +72,8 @@ def build_asr(cfg: DictConfig, dist: DistInfo, resuming: bool) -> TrainingSetup:
     targets = "tokens" if ctc else "frames"
 
     spec = FeatureSpec.from_config(cfg)
+    if spec.note and dist.is_main:
+        log.info(spec.note)
     model = build_acoustic_model(cfg, len(symbols), spec)
     num_frames = model.input_frames if spec.in_model else None
     train_set = dataset_from_spec(spec, cfg.data.train, symbols, targets, num_frames)

@@ -20,10 +20,11 @@ EXP_ROOT = "exp"
 DUMP_ROOT = "dump"
 MAX_TAG = 120
 #: Overrides that do not name an ASR experiment: the model and frontend choices name it already; data
-#: paths, batch sizes and workers, progress output, the epoch and time budgets, kept epoch weights,
-#: threads, Hydra's own settings and `overwrite` (start the experiment over) do not change what is
-#: trained.
-NOT_IN_EXP_NAME = ("model", "frontend", "exp_dir", "data.*", "trainer.progress", "trainer.log_interval",
+#: paths and loader workers, progress output, the epoch and time budgets, kept epoch weights, threads,
+#: Hydra's own settings and `overwrite` (start the experiment over) do not change what is trained.
+#: The batch size (`data.max_frames`) does: it names the dir.
+NOT_IN_EXP_NAME = ("model", "frontend", "exp_dir", "data.train", "data.dev", "data.lang", "data.num_workers",
+                   "trainer.progress", "trainer.log_interval",
                    "trainer.max_epochs", "trainer.max_minutes", "trainer.keep_epochs", "threads", "hydra.*",
                    "hydra/*", "overwrite")
 #: Frontend overrides that do not change the features (trainable: only who computes them).
