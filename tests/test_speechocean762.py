@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from omegaconf import OmegaConf
 from conftest import ROOT, run
 
 from toolkit.corpora.speechocean762 import (PHONES, MissingWordsError, Speechocean762Error, canonical_phone,
@@ -298,6 +299,17 @@ def test_recipe_decodes_and_scores_a_users_own_data_dir(recipe):
     assert len(refs) == 6 and set(hyps) == set(refs)
     assert all(set(seq) <= set(PHONES) for seq in refs.values())
     assert json.loads((mine / "scoring" / "result.json").read_text())["err"] < 70
+
+
+def test_a_real_corpus_gets_the_cnn_bilstm_and_newbob(recipe):
+    """With --corpus the recipe's defaults are those of RESULTS.md's best system (CNN + BiLSTM, time
+    stride 2, newbob); the embedded corpus keeps its small BiLSTM (the tests above)."""
+    work, _ = recipe
+    run([str(ROOT / "recipes" / "speechocean762" / "run.sh"), "--corpus", "corpus/mini_speechocean",
+         "--stage", "3", "--stop-stage", "3", "trainer.max_epochs=1"], cwd=work)
+    cfg = OmegaConf.load(work / "exp" / "cnn_bilstm_fbank" / "config.yaml")
+    assert cfg.model.head == "bilstm" and cfg.model.time_stride == 2 and cfg.model.hidden_dim == 192
+    assert cfg.scheduler._target_.endswith("NewBob") and cfg.scheduler.min_epochs == 12 and cfg.optim.lr == 2e-3
 
 
 def collapse(seq: list[str]) -> list[str]:

@@ -24,7 +24,7 @@ dev_fraction=0.1       # share of training speakers held out as the dev set (str
 skip_oov=false         # leave out (and count) utterances with words missing from text-phone and the lexicon
 test_sets=             # sets to decode and score: dev, test, or data dirs in the corpus layout (default: dev [test])
 frontend=fbank         # conf/frontend/<frontend>.yaml
-model=bilstm           # conf/model/<model>.yaml
+model=                 # conf/model/<model>.yaml (default: cnn_bilstm with --corpus, bilstm on the mini corpus)
 exp_tag=               # experiment dir suffix (default: named after the Hydra overrides)
 overwrite=false        # stage 3: start the experiment over when its dir holds a run with other settings or data
 align_and_retrain=false  # stages 6-7: force-align train/dev with the CTC model, train a frame-CE model on it
@@ -50,6 +50,11 @@ if [ -z "$corpus" ]; then
   # The embedded corpus has 90 training utterances: a smaller model, small batches for enough updates,
   # and a constant learning rate (newbob would halve it during CTC's initial all-blank plateau).
   ctc_defaults="loss=ctc model.hidden_dim=96 data.max_frames=800 optim.lr=4e-3 scheduler=none trainer.max_epochs=18"
+fi
+# The model: CNN front (time stride 2) + BiLSTM on a real corpus (the best in RESULTS.md); a BiLSTM on the
+# embedded corpus.
+if [ -z "$model" ]; then
+  if [ -n "$corpus" ]; then model=cnn_bilstm; else model=bilstm; fi
 fi
 corpus_dir=${corpus:-corpus/mini_speechocean}
 
