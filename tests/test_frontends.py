@@ -290,7 +290,7 @@ def test_cmvn_options_for_precomputed_and_in_model_features():
     assert spec_of("feats", "utterance", False).cmvn == "none"
     speaker_wav = spec_of("wav", "speaker", True)
     assert (speaker_wav.cmvn, speaker_wav.utterance_cmn) == ("none", False)
-    assert "no per-speaker statistics" in speaker_wav.note                      # training logs it: not silent
+    assert "features.speaker_cmn_in_model=true" in speaker_wav.note             # training logs it: not silent
     assert precomputed.note == utterance_wav.note == ""
     with pytest.raises(ValueError, match="features.cmvn must be speaker, utterance or none"):
         spec_of("feats", "global", False)
@@ -317,3 +317,56 @@ def test_a_model_with_utterance_cmn_ignores_a_constant_channel_offset():
     assert torch.allclose(logits[0], shifted[0], atol=1e-5) and torch.allclose(logits[1, :5], shifted[1, :5], atol=1e-5)
     plain = AcousticModel(Linear(), feature_dim=4, num_classes=3).eval()
     assert not torch.allclose(plain(feats, lengths)[0], plain(feats + 1.0, lengths)[0])
+
+
+def test_per_speaker_cmn_of_an_in_model_frontend_removes_a_speakers_channel_gain():
+    """features.speaker_cmn_in_model: the speaker means are those of the frontend's output over all the
+    speaker's frames, and a speaker recorded 3x louder (a constant log 9 in every log-mel bin) gets the
+    same model outputs once its means are recomputed. A batch without means is refused, not skipped."""
+    from toolkit.models.acoustic import AcousticModel
+
+    class Linear(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Linear(23, 3)
+
+        def forward(self, x, lengths):
+            return self.proj(x), lengths
+
+    torch.manual_seed(0)
+    model = AcousticModel(Linear(), feature_dim=23, num_classes=3, frontend=Fbank(num_mel_bins=23, dither=0.0),
+                          speaker_cmn=True).eval()
+    utts, utt2spk = ["a1", "a2", "b1"], {"a1": "a", "a2": "a", "b1": "b"}
+    lengths = torch.tensor([8000, 5600, 7200])
+    waves = 0.1 * torch.randn(3, 8000) * (torch.arange(8000)[None, :] < lengths[:, None])      # (B, S)
+    batch = {"utts": utts, "input": waves, "input_lengths": lengths}
+
+    means = model.frontend_speaker_means([batch], utt2spk)
+    feats, frames = model.frontend(waves, lengths)                                             # (B, T, 23)
+    assert torch.allclose(means["a"], torch.cat([feats[0, :frames[0]], feats[1, :frames[1]]]).mean(0), atol=1e-4)
+    assert torch.allclose(means["b"], feats[2, :frames[2]].mean(0), atol=1e-4)
+
+    def outputs(waves):
+        spk_means = model.frontend_speaker_means([{**batch, "input": waves}], utt2spk)
+        logits, out_lengths = model(waves, lengths, torch.stack([spk_means[utt2spk[u]] for u in utts]))
+        return [logits[i, :n] for i, n in enumerate(out_lengths.tolist())]
+
+    louder = waves.clone()
+    louder[:2] *= 3.0                                                     # speaker a, both utterances
+    for before, after in zip(outputs(waves), outputs(louder)):
+        assert torch.allclose(before, after, atol=1e-3)
+    with pytest.raises(ValueError, match="speaker_means"):
+        model(waves, lengths)
+
+
+def test_speaker_cmn_in_model_is_asked_for_explicitly():
+    from toolkit.data.feature_spec import FeatureSpec
+
+    cfg = {"features": {"source": "wav", "cmvn": "speaker", "delta_order": 0, "speaker_cmn_in_model": True},
+           "frontend": {"_target_": "toolkit.features.kaldi.Fbank", "trainable": True}}
+    spec = FeatureSpec.from_config(OmegaConf.create(cfg))
+    assert spec.speaker_cmn_in_model and not spec.note and spec.cmvn == "none"      # the model, not the dataset
+    cfg["features"]["source"] = "feats"
+    cfg["frontend"]["trainable"] = False
+    precomputed = FeatureSpec.from_config(OmegaConf.create(cfg))
+    assert precomputed.cmvn == "speaker" and not precomputed.speaker_cmn_in_model  # Kaldi's cmvn.scp

@@ -42,3 +42,31 @@ def test_trainable_gammatone_learns_from_waveforms_plots_its_filters_and_decodes
          f"{tiny_timit}/data/test", str(exp / "decode_test")], cwd=tmp_path, env={"OMP_NUM_THREADS": "1"})
     hyps = (exp / "decode_test" / "hyp.txt").read_text().splitlines()
     assert len(hyps) == len((tiny_timit / "data" / "test" / "text").read_text().splitlines())
+
+
+def test_a_learning_frontend_with_per_speaker_cmn_trains_resumes_and_decodes(tiny_timit, tmp_path):
+    """features.speaker_cmn_in_model=true: the speakers' means of the learnable mel frontend's output are
+    computed before training, again for every epoch (train) and every evaluation (dev), and by decoding
+    for the test speakers under the trained frontend; a resumed run recomputes them from its checkpoint."""
+    train = [str(PYTHON), "-m", "toolkit.bin.train", "model=dnn", "model.hidden_dim=64", "frontend=learnable_mel",
+             "features.speaker_cmn_in_model=true", "trainer.progress=false", f"data.train={tiny_timit}/data/train",
+             f"data.dev={tiny_timit}/data/dev", f"data.lang={tiny_timit}/data/lang"]
+    run([*train, "trainer.max_epochs=1"], cwd=tmp_path, env={"OMP_NUM_THREADS": "1"})
+    exp = tmp_path / "exp" / "dnn_learnable_mel_features.speaker_cmn_in_model=true_model.hidden_dim=64"
+    log_text = (exp / "train.log").read_text()
+    train_speakers = len((tiny_timit / "data" / "train" / "spk2utt").read_text().splitlines())
+    assert log_text.count(f"{train_speakers} speakers of {tiny_timit}/data/train") == 2   # setup, epoch 1
+    assert log_text.count(f"of {tiny_timit}/data/dev") == 2                                # setup, evaluation
+    assert "global normaliser only" not in log_text
+
+    run([*train, "trainer.max_epochs=2"], cwd=tmp_path, env={"OMP_NUM_THREADS": "1"})     # resumes at epoch 2
+    log_text = (exp / "train.log").read_text()
+    assert "resumed from" in log_text and log_text.count(f"speakers of {tiny_timit}/data/train") == 4
+    history = json.loads((exp / "history.json").read_text())
+    assert len(history) == 2 and history[1]["dev_frame_acc"] > history[0]["dev_frame_acc"]          # it learns
+
+    decode = run([str(PYTHON), "-m", "toolkit.bin.decode", "--exp", str(exp), "--method", "argmax",
+                  f"{tiny_timit}/data/test", str(exp / "decode_test")], cwd=tmp_path, env={"OMP_NUM_THREADS": "1"})
+    assert f"speakers of {tiny_timit}/data/test" in decode.stderr + decode.stdout
+    hyps = (exp / "decode_test" / "hyp.txt").read_text().splitlines()
+    assert len(hyps) == len((tiny_timit / "data" / "test" / "text").read_text().splitlines())

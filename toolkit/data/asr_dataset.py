@@ -46,6 +46,9 @@ class AsrDataset(Dataset):
         self.frame_shift, self.frame_length = frame_shift, frame_length
         self.norm_vars = norm_vars
         self.utts = self.data.utts
+        # {speaker: (D,) mean of an in-model frontend's output}, set by whoever computes them (training,
+        # decoding: AcousticModel.frontend_speaker_means); items then carry their speaker's.
+        self.speaker_means: dict[str, torch.Tensor] | None = None
         if source == "feats":
             if "feats.scp" not in self.data.extra:
                 raise DataDirError(f"{self.dir}: no feats.scp (run the feature extraction stage first)")
@@ -122,6 +125,8 @@ class AsrDataset(Dataset):
         if not np.isfinite(x).all():
             raise self._non_finite(utt, x)
         item = {"utt": utt, "input": torch.from_numpy(np.ascontiguousarray(x))}
+        if self.speaker_means is not None:
+            item["speaker_mean"] = self.speaker_means[self.data.utt2spk[utt]]
         if self.targets == "frames":
             labels = frame_labels(self.alignments[utt], num_frames, frame_shift=self.frame_shift,
                                   frame_length=self.frame_length)
@@ -145,10 +150,12 @@ class AsrDataset(Dataset):
 
 def collate_asr(items: list[dict]) -> dict:
     """Pad a list of items: input (B, T, D) or (B, S), input_lengths (B,), target (B, L) padded with
-    IGNORE, target_lengths (B,), utts."""
+    IGNORE, target_lengths (B,), utts, and speaker_means (B, D) when the items carry them."""
     batch = {"utts": [it["utt"] for it in items],
              "input": pad_sequence([it["input"] for it in items], batch_first=True),
              "input_lengths": torch.tensor([len(it["input"]) for it in items])}
+    if "speaker_mean" in items[0]:
+        batch["speaker_means"] = torch.stack([it["speaker_mean"] for it in items])
     if "target" in items[0]:
         batch["target"] = pad_sequence([it["target"] for it in items], batch_first=True, padding_value=IGNORE)
         batch["target_lengths"] = torch.tensor([len(it["target"]) for it in items])

@@ -8,9 +8,10 @@ get the same object, so they can never disagree.
     features.source  feats: precomputed feats.scp; wav: the frontend is the model's first layer and reads
                      wav.scp; auto (default): wav exactly when the frontend is trainable
     features.cmvn    speaker (default): Kaldi per-speaker mean normalisation of precomputed features, by the
-                     dataset (a frontend in the model has no stored speaker statistics: it gets only the
-                     model's global normaliser, and says so); utterance: each utterance's own mean, by the
-                     model, for either source; none
+                     dataset; for a frontend in the model only with features.speaker_cmn_in_model=true (the
+                     model subtracts its speaker's mean of the frontend's output, recomputed as the frontend
+                     learns), else it gets only the model's global normaliser, and says so;
+                     utterance: each utterance's own mean, by the model, for either source; none
 """
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ class FeatureSpec:
     cmvn: str             # per-speaker CMVN applied by the dataset: "speaker" or "none"
     delta_order: int      # Kaldi deltas appended by the model (0: none)
     utterance_cmn: bool = False   # the model subtracts each utterance's mean (features.cmvn=utterance)
+    speaker_cmn_in_model: bool = False   # the model subtracts per-speaker means of its frontend's output
     note: str = ""                # what the config asked for that this spec does differently (training logs it)
 
     @property
@@ -54,13 +56,16 @@ class FeatureSpec:
         if cmvn not in CMVN:
             raise ValueError(f"features.cmvn must be {', '.join(CMVN[:-1])} or {CMVN[-1]}, got {cmvn!r}")
         note = ""
-        if in_model and cmvn == "speaker":
-            note = ("features.cmvn=speaker: the frontend runs inside the model, where no per-speaker statistics "
-                    "exist; its features get the model's global normaliser only (features.cmvn=utterance "
-                    "subtracts each utterance's mean)")
+        speaker_in_model = in_model and cmvn == "speaker" and bool(features.get("speaker_cmn_in_model", False))
+        if in_model and cmvn == "speaker" and not speaker_in_model:
+            note = ("features.cmvn=speaker: the frontend runs inside the model, where no stored per-speaker "
+                    "statistics exist; its features get the model's global normaliser only "
+                    "(features.speaker_cmn_in_model=true recomputes each speaker's mean as the frontend learns; "
+                    "features.cmvn=utterance subtracts each utterance's mean)")
         return cls(in_model=in_model, frontend=frontend, trainable=trainable,
                    sample_rate=int(frontend.get("sample_frequency", 16000)),
                    frame_shift=float(frontend.get("frame_shift", 10.0)) / 1000,
                    frame_length=float(frontend.get("frame_length", 25.0)) / 1000,
                    cmvn="speaker" if cmvn == "speaker" and not in_model else "none",
-                   delta_order=int(features.get("delta_order", 0)), utterance_cmn=cmvn == "utterance", note=note)
+                   delta_order=int(features.get("delta_order", 0)), utterance_cmn=cmvn == "utterance",
+                   speaker_cmn_in_model=speaker_in_model, note=note)

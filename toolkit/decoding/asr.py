@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 from torch.nn.utils.rnn import pad_sequence
 from tqdm import tqdm
 
-from toolkit.data.asr_dataset import dataset_from_spec, loader_from_config
+from toolkit.data.asr_dataset import AsrDataset, dataset_from_spec, loader_from_config
 from toolkit.data.feature_spec import FeatureSpec
 from toolkit.data.symbols import BLANK, SymbolTable
 from toolkit.decoding.ctc import ctc_prefix_beam_search
@@ -22,7 +22,7 @@ from toolkit.models.greedy import ctc_greedy_decode
 from toolkit.decoding.frame_viterbi import viterbi_decode
 from toolkit.models.greedy import argmax_collapse
 from toolkit.decoding.phone_lm import PhoneBigramLM
-from toolkit.models.acoustic import AcousticModel, build_acoustic_model
+from toolkit.models.acoustic import AcousticModel, acoustic_forward, build_acoustic_model
 from toolkit.scoring.per import read_token_map, score
 from toolkit.models.checkpoint import load_model_weights
 
@@ -45,14 +45,26 @@ class TrainedAcousticModel:
         self.model.to(self.device).eval()
         log.info("loaded %s checkpoint of %s (epoch %d)", checkpoint, self.exp_dir, ckpt["epoch"])
 
+    def dataset(self, data_dir: str | Path, targets: str | None) -> AsrDataset:
+        """A data dir as the model reads it (features, or waveforms with its speakers' means under the
+        trained frontend when it normalises by speaker, as in training)."""
+        dataset = dataset_from_spec(self.spec, data_dir, self.symbols, targets=targets)
+        if self.model.per_speaker_cmn:
+            dataset.speaker_means = self.model.frontend_speaker_means(
+                loader_from_config(dataset, self.cfg, shuffle=False), dataset.data.utt2spk)
+            log.info("per-speaker means of the frontend's output: %d speakers of %s", len(dataset.speaker_means),
+                     dataset.dir)
+        return dataset
+
     @torch.no_grad()
     def log_posteriors(self, data_dir: str | Path) -> dict[str, torch.Tensor]:
         """{utt: (T, V) log-posteriors} for every utterance of a data dir."""
-        dataset = dataset_from_spec(self.spec, data_dir, self.symbols, targets=None)
+        dataset = self.dataset(data_dir, targets=None)
         out = {}
         for batch in tqdm(loader_from_config(dataset, self.cfg, shuffle=False), desc="forward",
                           leave=False, disable=None):
-            logits, lengths = self.model(batch["input"].to(self.device), batch["input_lengths"].to(self.device))
+            batch = {k: v.to(self.device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+            logits, lengths = acoustic_forward(self.model, batch)
             for utt, lp, n in zip(batch["utts"], logits.float().log_softmax(-1).cpu(), lengths.tolist()):
                 out[utt] = lp[:n]
         return out

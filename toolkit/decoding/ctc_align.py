@@ -32,7 +32,7 @@ from torchaudio.functional import forced_align, merge_tokens
 from tqdm import tqdm
 
 from toolkit.data.alignment import Segments
-from toolkit.data.asr_dataset import dataset_from_spec, loader_from_config
+from toolkit.data.asr_dataset import loader_from_config
 from toolkit.data.symbols import BLANK, min_ctc_frames
 from toolkit.decoding.asr import TrainedAcousticModel
 
@@ -100,11 +100,13 @@ def align_data_dir(model: TrainedAcousticModel, data_dir: str | Path, blank_to: 
         raise ValueError(f"{model.exp_dir}: not a CTC model (loss={model.cfg.loss}); forced alignment needs one")
     shift = float(model.cfg.frontend.get("frame_shift", 10.0)) / 1000
     length = float(model.cfg.frontend.get("frame_length", 25.0)) / 1000
-    dataset = dataset_from_spec(model.spec, data_dir, model.symbols, targets="tokens")
+    dataset = model.dataset(data_dir, targets="tokens")
     net = model.model
     result = AlignmentResult(ctm={})
     for batch in tqdm(loader_from_config(dataset, model.cfg, shuffle=False), desc="align", leave=False, disable=None):
-        x, in_lengths = net.features(batch["input"].to(model.device), batch["input_lengths"].to(model.device))
+        means = batch.get("speaker_means")
+        x, in_lengths = net.features(batch["input"].to(model.device), batch["input_lengths"].to(model.device),
+                                     None if means is None else means.to(model.device))
         logits, out_lengths = net.encoder(net.normalizer(x, in_lengths), in_lengths)   # (B, T', V), (B,)
         stride = time_stride(in_lengths, out_lengths)
         result.stride = stride

@@ -59,6 +59,12 @@ class GlobalCMVN(nn.Module):
         return f"dim={self.mean.numel()}, norm_means={self.norm_means}, norm_vars={self.norm_vars}"
 
 
+def subtract_means(feats: Tensor, lengths: Tensor, means: Tensor) -> Tensor:
+    """Subtract a mean per utterance, e.g. its speaker's: (B, T, D) - (B, D) -> (B, T, D), padded frames 0."""
+    valid = lengths_to_mask(lengths.to(feats.device), feats.shape[1])[..., None]          # (B, T, 1)
+    return (feats - means.to(feats)[:, None, :]).masked_fill(~valid, 0.0)
+
+
 def utterance_cmn(feats: Tensor, lengths: Tensor) -> Tensor:
     """Subtract each utterance's own mean over its real frames (ESPnet's utterance_mvn, means only).
     (B, T, D) -> (B, T, D), padded frames 0. Computed on the fly, so it follows a frontend that learns,

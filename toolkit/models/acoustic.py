@@ -15,7 +15,7 @@ from torch import nn
 
 from toolkit.data.feature_spec import FeatureSpec
 from toolkit.data.cmvn import cmvn_stats
-from toolkit.features.cmvn import GlobalCMVN, utterance_cmn
+from toolkit.features.cmvn import GlobalCMVN, subtract_means, utterance_cmn
 from toolkit.features.deltas import add_deltas
 from toolkit.utils.errors import UserError
 from toolkit.utils.masks import lengths_to_mask
@@ -26,27 +26,39 @@ ENCODER_ARGS = ("input_dim", "num_classes")
 
 class AcousticModel(nn.Module):
     def __init__(self, encoder: nn.Module, feature_dim: int, num_classes: int, *, frontend: nn.Module | None = None,
-                 delta_order: int = 0, augment: nn.Module | None = None, utterance_cmn: bool = False):
+                 delta_order: int = 0, augment: nn.Module | None = None, utterance_cmn: bool = False,
+                 speaker_cmn: bool = False):
         super().__init__()
         self.frontend, self.encoder, self.delta_order = frontend, encoder, delta_order
         self.per_utterance_cmn = utterance_cmn
+        self.per_speaker_cmn = speaker_cmn       # forward needs speaker_means (of the in-model frontend)
         self.augment = augment
         self.normalizer = GlobalCMVN(feature_dim * (delta_order + 1), norm_means=True, norm_vars=True)
         self.register_buffer("log_priors", torch.full((num_classes,), -float(torch.log(torch.tensor(num_classes)))))
 
-    def features(self, inputs: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Model input before normalisation: inputs (B, S) waveforms or (B, T, D) features -> (B, T, D')."""
+    def features(self, inputs: torch.Tensor, lengths: torch.Tensor,
+                 speaker_means: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Model input before normalisation: inputs (B, S) waveforms or (B, T, D) features -> (B, T, D').
+        speaker_means (B, D): the mean of each utterance's speaker under the in-model frontend
+        (`frontend_speaker_means`), subtracted from the frontend's output (per-speaker CMN)."""
         if self.frontend is not None:
             inputs, lengths = self.frontend(inputs, lengths)
+        if self.per_speaker_cmn:
+            if speaker_means is None:
+                raise ValueError("this model subtracts per-speaker means of its frontend's output "
+                                 "(features.speaker_cmn_in_model): the batch needs its speaker_means "
+                                 "(AcousticModel.frontend_speaker_means)")
+            inputs = subtract_means(inputs, lengths, speaker_means)
         if self.per_utterance_cmn:
             inputs = utterance_cmn(inputs, lengths)
         if self.delta_order:
             inputs = add_deltas(inputs, order=self.delta_order, lengths=lengths)
         return inputs, lengths
 
-    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor,
+                speaker_means: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """-> logits (B, T, num_classes), lengths (B,)."""
-        x, lengths = self.features(inputs, lengths)
+        x, lengths = self.features(inputs, lengths, speaker_means)
         x = self.normalizer(x, lengths)                                   # (B, T, D')
         if self.augment is not None:
             x = self.augment(x, lengths)                                  # identity in eval mode
@@ -57,11 +69,28 @@ class AcousticModel(nn.Module):
         """Set the global mean/std normaliser from training batches (`input`, `input_lengths`)."""
         stats = 0
         for batch in batches:
-            x, lengths = self.features(batch["input"], batch["input_lengths"])
+            x, lengths = self.features(batch["input"], batch["input_lengths"], batch.get("speaker_means"))
             mask = lengths_to_mask(lengths, x.shape[1])
             stats = stats + cmvn_stats(x[mask])                         # Kaldi (2, D+1) layout
         fitted = GlobalCMVN.from_stats(stats, norm_means=True, norm_vars=True)
         self.normalizer.load_state_dict(fitted.state_dict())
+
+    @torch.no_grad()
+    def frontend_speaker_means(self, batches, utt2spk: dict[str, str]) -> dict[str, torch.Tensor]:
+        """{speaker: (D,) mean of the in-model frontend's output over all the speaker's frames}: Kaldi's
+        per-speaker CMN statistics, for a frontend inside the model (recomputed as it learns)."""
+        sums: dict[str, torch.Tensor] = {}
+        frames: dict[str, int] = {}
+        training, device = self.training, self.normalizer.mean.device
+        self.eval()                                                  # no dither: the statistics of the data
+        for batch in batches:
+            feats, lengths = self.frontend(batch["input"].to(device), batch["input_lengths"].to(device))
+            for utt, x, n in zip(batch["utts"], feats.float().cpu(), lengths.tolist()):   # x: (T, D)
+                spk = utt2spk[utt]
+                sums[spk] = sums.get(spk, 0) + x[:n].double().sum(dim=0)
+                frames[spk] = frames.get(spk, 0) + n
+        self.train(training)
+        return {spk: (sums[spk] / max(frames[spk], 1)).float() for spk in sums}
 
     def input_frames(self, num_samples: int) -> int:
         """Frames the in-model frontend makes of `num_samples` samples (places frame targets on waveforms)."""
@@ -71,6 +100,14 @@ class AcousticModel(nn.Module):
         """Phone log-priors from training label counts (V,), for hybrid decoding (posterior / prior)."""
         probs = (counts.double() + 1.0) / (counts.sum() + len(counts))
         self.log_priors.copy_(probs.log().float())
+
+
+def acoustic_forward(model: nn.Module, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """An acoustic model on a batch: -> logits (B, T, V), output lengths (B,). Speaker means ride along
+    when the batch has them (a frontend in the model with per-speaker CMN)."""
+    if "speaker_means" in batch:
+        return model(batch["input"], batch["input_lengths"], batch["speaker_means"])
+    return model(batch["input"], batch["input_lengths"])
 
 
 def is_acoustic_encoder(target: str) -> bool:
@@ -118,4 +155,5 @@ def build_acoustic_model(cfg, num_classes: int, spec: FeatureSpec | None = None)
     encoder = instantiate(cfg.model, input_dim=frontend.feature_dim * (spec.delta_order + 1), num_classes=num_classes)
     augment = instantiate(cfg.augment, blocks=spec.delta_order + 1) if cfg.get("augment") else None
     return AcousticModel(encoder, frontend.feature_dim, num_classes, frontend=frontend if spec.in_model else None,
-                         delta_order=spec.delta_order, augment=augment, utterance_cmn=spec.utterance_cmn)
+                         delta_order=spec.delta_order, augment=augment, utterance_cmn=spec.utterance_cmn,
+                         speaker_cmn=spec.speaker_cmn_in_model)

@@ -9,6 +9,8 @@ also gets `filters.png` (its learned filters against their initialisation).
 """
 import logging
 import shutil
+import time
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -82,6 +84,13 @@ def build_asr(cfg: DictConfig, dist: DistInfo, resuming: bool) -> TrainingSetup:
     dev_loader = loader_from_config(dev_set, cfg, shuffle=False)
     log.info("train: %d utterances in %d batches (%s); dev: %d utterances", len(train_set), len(train_loader),
              cfg.data.train, len(dev_set))
+    hooks = {}
+    if spec.speaker_cmn_in_model:   # per-speaker means of the frontend's output, as it is now
+        for dataset in (train_set, dev_set):
+            set_speaker_means(model, dataset, cfg)
+        if spec.trainable:          # ... and again as it learns: for each epoch, and for each evaluation
+            hooks = {"before_train_epoch": partial(set_speaker_means, model, train_set, cfg),
+                     "before_evaluate": partial(set_speaker_means, model, dev_set, cfg)}
     if not resuming:  # a resumed run restores these from its checkpoint
         _fit_statistics(model, train_set, cfg)
 
@@ -99,7 +108,17 @@ def build_asr(cfg: DictConfig, dist: DistInfo, resuming: bool) -> TrainingSetup:
     return TrainingSetup(model, task, train_loader, dev_loader, description=type(model.encoder).__name__,
                          param_groups=_parameter_groups(model, cfg),
                          model_info={"encoder": type(model.encoder).__name__},
-                         save_files=save_files, after_training=after_training)
+                         save_files=save_files, after_training=after_training, **hooks)
+
+
+def set_speaker_means(model: AcousticModel, dataset: AsrDataset, cfg: DictConfig) -> None:
+    """Give the dataset's items their speaker's mean of the model's frontend output (per-speaker CMN of
+    a frontend inside the model): one pass of the frontend over the data."""
+    start = time.time()
+    loader = loader_from_config(dataset, cfg, shuffle=False)
+    dataset.speaker_means = model.frontend_speaker_means(loader, dataset.data.utt2spk)
+    log.info("per-speaker means of the frontend's output: %d speakers of %s in %.1f s", len(dataset.speaker_means),
+             dataset.dir, time.time() - start)
 
 
 def _has_trained_filters(model: AcousticModel) -> bool:

@@ -14,6 +14,7 @@ from torch.nn import functional as F
 
 from toolkit.data.asr_dataset import IGNORE
 from toolkit.data.symbols import BLANK, SymbolTable, min_ctc_frames
+from toolkit.models.acoustic import acoustic_forward
 from toolkit.models.greedy import ctc_greedy_decode
 from toolkit.models.greedy import argmax_collapse
 from toolkit.scoring.per import score
@@ -37,7 +38,7 @@ class FrameCETask:
         return loss, target
 
     def _forward(self, model: nn.Module, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
-        logits, out_lengths = model(batch["input"], batch["input_lengths"])  # (B, T, V), (B,)
+        logits, out_lengths = acoustic_forward(model, batch)  # (B, T, V), (B,)
         frames = batch["target_lengths"].to(out_lengths.device)
         if not torch.equal(out_lengths, frames):
             raise ValueError("frame cross-entropy needs one output per labelled frame, but the model returns "
@@ -102,14 +103,14 @@ class CTCTask:
         return loss, int(target_lengths[feasible].sum())
 
     def loss(self, model: nn.Module, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
-        logits, out_lengths = model(batch["input"], batch["input_lengths"])      # (B, T', V), (B,)
+        logits, out_lengths = acoustic_forward(model, batch)      # (B, T', V), (B,)
         loss_sum, tokens = self._summed_loss(logits, out_lengths, batch)
         return loss_sum / max(tokens, 1), {"loss": loss_sum.item(), "count": tokens}
 
     def evaluate(self, model: nn.Module, batches: Iterable[dict]) -> dict[str, float]:
         total, tokens, hyps = 0.0, 0, {}
         for batch in batches:
-            logits, out_lengths = model(batch["input"], batch["input_lengths"])
+            logits, out_lengths = acoustic_forward(model, batch)
             loss_sum, n = self._summed_loss(logits, out_lengths, batch)
             total, tokens = total + float(loss_sum), tokens + n
             for utt, ids in zip(batch["utts"], ctc_greedy_decode(logits.float(), out_lengths, blank=0)):

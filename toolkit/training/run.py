@@ -53,6 +53,8 @@ class TrainingSetup:
     model_info: dict = field(default_factory=dict)      # entries of model.json besides trainable_params
     save_files: Callable[[Path], None] | None = None    # writes what decoding needs into the exp dir
     after_training: Callable[[Path], None] | None = None
+    before_train_epoch: Callable[[], None] | None = None   # e.g. statistics that follow the model as it learns
+    before_evaluate: Callable[[], None] | None = None      # called in eval mode, without gradients
 
 
 Builder = Callable[[DictConfig, DistInfo, bool], TrainingSetup]
@@ -183,7 +185,8 @@ def run_training(cfg: DictConfig, build: Builder, inputs: Inputs | None = None) 
     groups = setup.param_groups or [p for p in model.parameters() if p.requires_grad]
     optimizer = instantiate(cfg.optim, _partial_=True)(groups)
     scheduler = build_scheduler(cfg, optimizer)
-    trainer = Trainer(model, setup.task, optimizer, exp_dir, TrainerConfig(**cfg.trainer), scheduler, dist)
+    trainer = Trainer(model, setup.task, optimizer, exp_dir, TrainerConfig(**cfg.trainer), scheduler, dist,
+                      before_train_epoch=setup.before_train_epoch, before_evaluate=setup.before_evaluate)
     history = trainer.fit(setup.train_loader, setup.dev_loader)
     if dist.is_main and setup.after_training is not None:
         setup.after_training(exp_dir)

@@ -28,7 +28,7 @@ import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Protocol
+from typing import Any, Callable, Iterable, Protocol
 
 import torch
 from torch import nn
@@ -89,8 +89,10 @@ def to_device(batch: Any, device: torch.device) -> Any:
 class Trainer:
     def __init__(self, model: nn.Module, task: Task, optimizer: torch.optim.Optimizer, exp_dir: str | Path,
                  cfg: TrainerConfig | None = None, scheduler=None, dist_info: DistInfo | None = None,
-                 device: torch.device | None = None):
+                 device: torch.device | None = None, before_train_epoch: Callable[[], None] | None = None,
+                 before_evaluate: Callable[[], None] | None = None):
         self.cfg = cfg or TrainerConfig()
+        self.before_train_epoch, self.before_evaluate = before_train_epoch, before_evaluate
         self.dist = dist_info or DistInfo()
         self.device = device or default_device(self.dist)
         self.model = model.to(self.device)
@@ -197,14 +199,19 @@ class Trainer:
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)
         start = time.time()
+        if self.before_train_epoch is not None:
+            self.before_train_epoch()
         steps_before, bad_before = self.step, self.bad_steps
         train_loss, train_items = self._train_one_epoch(train_batches, epoch)
         self._check_steps_taken(epoch, self.step - steps_before, self.bad_steps - bad_before)
         train_seconds = time.time() - start
         self._sync_buffers()
         self.model.eval()
-        with torch.no_grad(), self._autocast():
-            dev = self.task.evaluate(self.model, (to_device(b, self.device) for b in dev_batches))
+        with torch.no_grad():
+            if self.before_evaluate is not None:
+                self.before_evaluate()
+            with self._autocast():
+                dev = self.task.evaluate(self.model, (to_device(b, self.device) for b in dev_batches))
         metric = dev[self.task.metric]
         improved = self._improves(metric, epoch)
         if improved:
