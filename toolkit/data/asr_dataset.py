@@ -47,7 +47,8 @@ class AsrDataset(Dataset):
         self.norm_vars = norm_vars
         self.utts = self.data.utts
         # {speaker: (D,) mean of an in-model frontend's output}, set by whoever computes them (training,
-        # decoding: AcousticModel.frontend_speaker_means); items then carry their speaker's.
+        # decoding: AcousticModel.frontend_speaker_means); items then carry their speaker's. (Loader workers
+        # start afresh every epoch, so they see means refreshed between epochs.)
         self.speaker_means: dict[str, torch.Tensor] | None = None
         if source == "feats":
             if "feats.scp" not in self.data.extra:

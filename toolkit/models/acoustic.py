@@ -82,7 +82,7 @@ class AcousticModel(nn.Module):
         sums: dict[str, torch.Tensor] = {}
         frames: dict[str, int] = {}
         training, device = self.training, self.normalizer.mean.device
-        self.eval()                                                  # no dither: the statistics of the data
+        self.eval()                                                  # as decoding computes them
         for batch in batches:
             feats, lengths = self.frontend(batch["input"].to(device), batch["input_lengths"].to(device))
             for utt, x, n in zip(batch["utts"], feats.float().cpu(), lengths.tolist()):   # x: (T, D)
