@@ -296,26 +296,29 @@ def test_cmvn_options_for_precomputed_and_in_model_features():
         spec_of("feats", "global", False)
 
 
+class LinearEncoder(nn.Module):
+    """The smallest acoustic encoder: one linear layer per frame, (B, T, dim) -> (B, T, 3)."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.proj = nn.Linear(dim, 3)
+
+    def forward(self, x, lengths):
+        return self.proj(x), lengths
+
+
 def test_a_model_with_utterance_cmn_ignores_a_constant_channel_offset():
     """What the normalisation is for: a recording channel that adds a constant to every log-mel bin
     changes nothing the model outputs."""
     from toolkit.models.acoustic import AcousticModel
 
-    class Linear(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.proj = nn.Linear(4, 3)
-
-        def forward(self, x, lengths):
-            return self.proj(x), lengths
-
     torch.manual_seed(0)
-    model = AcousticModel(Linear(), feature_dim=4, num_classes=3, utterance_cmn=True).eval()
+    model = AcousticModel(LinearEncoder(4), feature_dim=4, num_classes=3, utterance_cmn=True).eval()
     feats, lengths = torch.randn(2, 6, 4), torch.tensor([6, 5])
     logits, _ = model(feats, lengths)
     shifted, _ = model(feats + torch.tensor([3.0, -1.0, 0.5, 2.0]), lengths)
     assert torch.allclose(logits[0], shifted[0], atol=1e-5) and torch.allclose(logits[1, :5], shifted[1, :5], atol=1e-5)
-    plain = AcousticModel(Linear(), feature_dim=4, num_classes=3).eval()
+    plain = AcousticModel(LinearEncoder(4), feature_dim=4, num_classes=3).eval()
     assert not torch.allclose(plain(feats, lengths)[0], plain(feats + 1.0, lengths)[0])
 
 
@@ -325,16 +328,8 @@ def test_per_speaker_cmn_of_an_in_model_frontend_removes_a_speakers_channel_gain
     same model outputs once its means are recomputed. A batch without means is refused, not skipped."""
     from toolkit.models.acoustic import AcousticModel
 
-    class Linear(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.proj = nn.Linear(23, 3)
-
-        def forward(self, x, lengths):
-            return self.proj(x), lengths
-
     torch.manual_seed(0)
-    model = AcousticModel(Linear(), feature_dim=23, num_classes=3, frontend=Fbank(num_mel_bins=23, dither=0.0),
+    model = AcousticModel(LinearEncoder(23), feature_dim=23, num_classes=3, frontend=Fbank(num_mel_bins=23, dither=0.0),
                           speaker_cmn=True).eval()
     utts, utt2spk = ["a1", "a2", "b1"], {"a1": "a", "a2": "a", "b1": "b"}
     lengths = torch.tensor([8000, 5600, 7200])
