@@ -89,11 +89,12 @@ need_feats() {  # need_feats SET WHY
 }
 if [ "$checks" != only ]; then
   if in_stages 2; then
-    for set in $sets; do
+    for set in $sets; do   # (the speed-perturbed copies are made by stage 2 itself)
+      [ "$set" != "$train_data" ] || [ "$speed_perturb" != true ] || continue
       [ -d "data/$set" ] || { log "error: data/$set: no such data dir: prepare it first (the corpus recipe's stages 0-1, or your own Kaldi data dir)"; exit 1; }
     done
   else
-    if in_stages 3; then need_feats "$train_set" "training (stage 3)"; need_feats "$dev_set" "training (stage 3)"; fi
+    if in_stages 3; then need_feats "$train_data" "training (stage 3)"; need_feats "$dev_set" "training (stage 3)"; fi
     if in_stages 4; then for set in $dev_set $test_sets; do need_feats "$set" "decoding (stage 4)"; done; fi
   fi
   if in_stages 4 && ! in_stages 3 && [ ! -f "$exp/checkpoint_best.pt" ]; then
