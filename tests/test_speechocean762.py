@@ -312,6 +312,25 @@ def test_a_real_corpus_gets_the_cnn_bilstm_and_newbob(recipe):
     assert cfg.scheduler._target_.endswith("NewBob") and cfg.scheduler.min_epochs == 12 and cfg.optim.lr == 2e-3
 
 
+def test_recipe_trains_on_speed_perturbed_copies(recipe):
+    """`--speed-perturb true` from stage 2: the recipe makes data/train_sp (three copies), their features
+    and CMVN, and stage 3 trains on them in an experiment dir of its own."""
+    work, _ = recipe
+    run([str(ROOT / "recipes" / "speechocean762" / "run.sh"), "--nj", "1", "--stage", "2", "--stop-stage", "3",
+         "--speed-perturb", "true", "trainer.max_epochs=1"], cwd=work)
+    train = read_token_table(work / "data" / "train" / "text")
+    train_sp = DataDir.load(work / "data" / "train_sp")
+    assert set(train_sp.text) == {f"{prefix}{u}" for u in train for prefix in ("sp0.9-", "", "sp1.1-")}
+    frames = {u: int(n) for u, n in (line.split() for line in
+                                     (work / "dump" / "fbank" / "train_sp" / "utt2num_frames").open())}
+    for u in train:    # 10 ms frames of audio 1/0.9 and 1/1.1 times as long
+        assert abs(frames[f"sp0.9-{u}"] - frames[u] / 0.9) <= 2 and abs(frames[f"sp1.1-{u}"] - frames[u] / 1.1) <= 2
+    assert (work / "dump" / "fbank" / "train_sp" / "cmvn.scp").is_file()
+    cfg = OmegaConf.load(work / "exp" / "bilstm_fbank_sp" / "config.yaml")
+    assert cfg.data.train.endswith("dump/fbank/train_sp")
+    assert len(json.loads((work / "exp" / "bilstm_fbank_sp" / "history.json").read_text())) == 1
+
+
 def collapse(seq: list[str]) -> list[str]:
     return [p for i, p in enumerate(seq) if i == 0 or p != seq[i - 1]]
 

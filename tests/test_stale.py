@@ -144,6 +144,13 @@ def test_another_corpus_in_the_same_work_dir(timit_work, tiny_timit):
                          (["compute_cmvn", "dump/fbank/test"], "dump/fbank/test/cmvn.scp is up to date")]:
         assert message in run([PYTHON, "-m", f"toolkit.bin.{cmd[0]}", *cmd[1:]], cwd=timit_work, env=ENV).stderr
     assert feats_scp.stat().st_mtime_ns == before
+    # Features without a record (an older toolkit, an interrupted run) are made again, and the log says why.
+    fingerprint.remove(feats_scp.parent)
+    proc = run([PYTHON, "-m", "toolkit.bin.extract_feats", "--frontend", "fbank", "data/test", "dump/fbank/test"],
+               cwd=timit_work, env=ENV)
+    assert "dump/fbank/test: no record of what its features were made from" in proc.stderr
+    assert fingerprint.load(feats_scp.parent) is not None   # recorded again
+    run([PYTHON, "-m", "toolkit.bin.compute_cmvn", "dump/fbank/test"], cwd=timit_work, env=ENV)
 
     # Decoding the new corpus with the old model is allowed, but said.
     out = timit_work / "decoded"

@@ -71,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     if changes:
         log.info("%s: its inputs changed since it was extracted from %s (%s): extracting again", args.dump_dir,
                  args.data_dir, fingerprint.summary(changes))
+    elif changes is None and (Path(args.dump_dir) / "feats.scp").is_file():
+        log.info("%s: no record of what its features were made from (an older toolkit or an interrupted run): "
+                 "extracting again from %s", args.dump_dir, args.data_dir)
     from toolkit.features.extract import extract_features   # torch: only when there is work to do
 
     fingerprint.remove(args.dump_dir)

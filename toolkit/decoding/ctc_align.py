@@ -105,9 +105,9 @@ def align_data_dir(model: TrainedAcousticModel, data_dir: str | Path, blank_to: 
     result = AlignmentResult(ctm={})
     for batch in tqdm(loader_from_config(dataset, model.cfg, shuffle=False), desc="align", leave=False, disable=None):
         means = batch.get("speaker_means")
-        x, in_lengths = net.features(batch["input"].to(model.device), batch["input_lengths"].to(model.device),
-                                     None if means is None else means.to(model.device))
-        logits, out_lengths = net.encoder(net.normalizer(x, in_lengths), in_lengths)   # (B, T', V), (B,)
+        logits, out_lengths, in_lengths = net.forward_frames(      # (B, T', V), (B,) output and (B,) input frames
+            batch["input"].to(model.device), batch["input_lengths"].to(model.device),
+            None if means is None else means.to(model.device))
         stride = time_stride(in_lengths, out_lengths)
         result.stride = stride
         log_probs = logits.float().log_softmax(-1).cpu()

@@ -57,12 +57,20 @@ class AcousticModel(nn.Module):
 
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor,
                 speaker_means: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """-> logits (B, T, num_classes), lengths (B,)."""
-        x, lengths = self.features(inputs, lengths, speaker_means)
-        x = self.normalizer(x, lengths)                                   # (B, T, D')
+        """-> logits (B, T', num_classes), lengths (B,)."""
+        logits, out_lengths, _ = self.forward_frames(inputs, lengths, speaker_means)
+        return logits, out_lengths
+
+    def forward_frames(self, inputs: torch.Tensor, lengths: torch.Tensor, speaker_means: torch.Tensor | None = None
+                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`forward`, plus the frame counts (B,) of the encoder's input (T frames, before any time
+        subsampling to T'): forced alignment maps output frames back to feature frames with them."""
+        x, frame_lengths = self.features(inputs, lengths, speaker_means)
+        x = self.normalizer(x, frame_lengths)                             # (B, T, D')
         if self.augment is not None:
-            x = self.augment(x, lengths)                                  # identity in eval mode
-        return self.encoder(x, lengths)
+            x = self.augment(x, frame_lengths)                            # identity in eval mode
+        logits, out_lengths = self.encoder(x, frame_lengths)
+        return logits, out_lengths, frame_lengths
 
     @torch.no_grad()
     def fit_normalizer(self, batches) -> None:

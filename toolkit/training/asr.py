@@ -10,7 +10,6 @@ also gets `filters.png` (its learned filters against their initialisation).
 import logging
 import shutil
 import time
-from functools import partial
 from pathlib import Path
 
 import torch
@@ -86,11 +85,13 @@ def build_asr(cfg: DictConfig, dist: DistInfo, resuming: bool) -> TrainingSetup:
              cfg.data.train, len(dev_set))
     hooks = {}
     if spec.speaker_cmn_in_model:   # per-speaker means of the frontend's output, as it is now
-        for dataset in (train_set, dev_set):
-            set_speaker_means(model, dataset, cfg)
+        train_means, dev_means = SpeakerMeans(model, train_set, cfg), SpeakerMeans(model, dev_set, cfg)
+        if not (resuming and spec.trainable):
+            train_means()           # the normaliser is fitted on them; a resumed one waits for its weights
         if spec.trainable:          # ... and again as it learns: for each epoch, and for each evaluation
-            hooks = {"before_train_epoch": partial(set_speaker_means, model, train_set, cfg),
-                     "before_evaluate": partial(set_speaker_means, model, dev_set, cfg)}
+            hooks = {"before_train_epoch": train_means, "before_evaluate": dev_means}
+        else:
+            dev_means()
     if not resuming:  # a resumed run restores these from its checkpoint
         _fit_statistics(model, train_set, cfg)
 
@@ -111,14 +112,25 @@ def build_asr(cfg: DictConfig, dist: DistInfo, resuming: bool) -> TrainingSetup:
                          save_files=save_files, after_training=after_training, **hooks)
 
 
-def set_speaker_means(model: AcousticModel, dataset: AsrDataset, cfg: DictConfig) -> None:
-    """Give the dataset's items their speaker's mean of the model's frontend output (per-speaker CMN of
-    a frontend inside the model): one pass of the frontend over the data."""
-    start = time.time()
-    loader = loader_from_config(dataset, cfg, shuffle=False)
-    dataset.speaker_means = model.frontend_speaker_means(loader, dataset.data.utt2spk)
-    log.info("per-speaker means of the frontend's output: %d speakers of %s in %.1f s", len(dataset.speaker_means),
-             dataset.dir, time.time() - start)
+class SpeakerMeans:
+    """Gives a dataset's items their speaker's mean of the model's frontend output (per-speaker CMN of a
+    frontend inside the model). Each call makes one pass of the frontend over the data, unless the
+    frontend's weights are those of the last pass (the first epoch of a fresh run, a frozen frontend)."""
+
+    def __init__(self, model: AcousticModel, dataset: AsrDataset, cfg: DictConfig):
+        self.model, self.dataset, self.cfg = model, dataset, cfg
+        self.weights: list[torch.Tensor] | None = None   # the frontend's, at the last pass
+
+    def __call__(self) -> None:
+        weights = [p.detach().clone() for p in self.model.frontend.parameters()]
+        if self.weights is not None and all(torch.equal(a, b) for a, b in zip(weights, self.weights)):
+            return
+        start = time.time()
+        loader = loader_from_config(self.dataset, self.cfg, shuffle=False)
+        self.dataset.speaker_means = self.model.frontend_speaker_means(loader, self.dataset.data.utt2spk)
+        self.weights = weights
+        log.info("per-speaker means of the frontend's output: %d speakers of %s in %.1f s",
+                 len(self.dataset.speaker_means), self.dataset.dir, time.time() - start)
 
 
 def _has_trained_filters(model: AcousticModel) -> bool:
