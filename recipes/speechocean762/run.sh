@@ -31,7 +31,8 @@ align_and_retrain=false  # stages 6-7: force-align train/dev with the CTC model,
 retrain_model=bilstm   # stage 7: model of the frame cross-entropy (hybrid) system
 retrain_opts=          # stage 7: Hydra overrides of its training, e.g. "trainer.max_epochs=10"
 blank_to=split         # stage 6: blank frames between two phones are split between them, or go to the previous one
-speed_perturb=false    # train on 0.9/1.0/1.1 speed-perturbed copies of the training set (exp dir gets _sp)
+speed_perturb=         # train on 0.9/1.0/1.1 speed-perturbed copies of the training set (exp dir gets _sp);
+                       # default: true with --corpus, false on the mini corpus
 threads=1              # torch CPU threads for training and decoding
 decode_checkpoint=best # best, last, or avg (average of avg_n epochs: best by dev PER or last, see avg_by)
 avg_n=5                # epochs averaged for --decode-checkpoint avg
@@ -51,10 +52,13 @@ if [ -z "$corpus" ]; then
   # and a constant learning rate (newbob would halve it during CTC's initial all-blank plateau).
   ctc_defaults="loss=ctc model.hidden_dim=96 data.max_frames=800 optim.lr=4e-3 scheduler=none trainer.max_epochs=18"
 fi
-# The model: CNN front (time stride 2) + BiLSTM on a real corpus (the best in RESULTS.md); a BiLSTM on the
-# embedded corpus.
+# The model and data: CNN front (time stride 2) + BiLSTM on speed-perturbed copies of a real corpus (the best
+# in RESULTS.md); a BiLSTM on the embedded corpus as it is.
 if [ -z "$model" ]; then
   if [ -n "$corpus" ]; then model=cnn_bilstm; else model=bilstm; fi
+fi
+if [ -z "$speed_perturb" ]; then
+  if [ -n "$corpus" ]; then speed_perturb=true; else speed_perturb=false; fi
 fi
 corpus_dir=${corpus:-corpus/mini_speechocean}
 
