@@ -122,7 +122,7 @@ class SpeakerMeans:
         self.weights: list[torch.Tensor] | None = None   # the frontend's, at the last pass
 
     def __call__(self) -> None:
-        weights = [p.detach().clone() for p in self.model.frontend.parameters()]
+        weights = [p.detach().to("cpu", copy=True) for p in self.model.frontend.parameters()]   # any device
         if self.weights is not None and all(torch.equal(a, b) for a, b in zip(weights, self.weights)):
             return
         start = time.time()
