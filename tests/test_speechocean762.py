@@ -304,8 +304,8 @@ def test_recipe_decodes_and_scores_a_users_own_data_dir(recipe):
 def test_a_real_corpus_gets_the_cnn_bilstm_newbob_and_speed_perturbation(recipe):
     """With --corpus the recipe's defaults are those of RESULTS.md's best system: stage 2 makes
     data/train_sp (three copies at speeds 0.9/1.0/1.1), their features and CMVN, and stage 3 trains a CNN +
-    BiLSTM (time stride 2) with newbob on them, in an experiment dir of its own. The embedded corpus keeps
-    its small BiLSTM on the data as it is (the tests above)."""
+    BiLSTM (time stride 2) with newbob and a 90-minute budget on them, in an experiment dir of its own. The
+    embedded corpus keeps its small BiLSTM on the data as it is (the tests above)."""
     work, _ = recipe
     run([str(ROOT / "recipes" / "speechocean762" / "run.sh"), "--corpus", "corpus/mini_speechocean", "--nj", "1",
          "--stage", "2", "--stop-stage", "3", "trainer.max_epochs=1"], cwd=work)
@@ -313,7 +313,7 @@ def test_a_real_corpus_gets_the_cnn_bilstm_newbob_and_speed_perturbation(recipe)
     cfg = OmegaConf.load(exp / "config.yaml")
     assert cfg.model.head == "bilstm" and cfg.model.time_stride == 2 and cfg.model.hidden_dim == 192
     assert cfg.scheduler._target_.endswith("NewBob") and cfg.scheduler.min_epochs == 12 and cfg.optim.lr == 2e-3
-    assert cfg.data.train.endswith("dump/fbank/train_sp") and len(json.loads((exp / "history.json").read_text())) == 1
+    assert cfg.trainer.max_minutes == 90 and cfg.data.train.endswith("dump/fbank/train_sp") and len(json.loads((exp / "history.json").read_text())) == 1
 
     train = read_token_table(work / "data" / "train" / "text")
     train_sp = DataDir.load(work / "data" / "train_sp")

@@ -44,8 +44,10 @@ check_work_dir
 
 # CTC defaults (Hydra overrides before the user's, which win): CTC learns slower than frame CE and
 # likes a higher learning rate; newbob halves it once the dev loss stalls. CTC's dev loss starts rising
-# (over-confident spikes) while its PER still falls, so newbob may not stop before 12 epochs.
-ctc_defaults="loss=ctc optim.lr=2e-3 trainer.max_epochs=40"
+# (over-confident spikes) while its PER still falls, so newbob may not stop before 12 epochs. A time
+# budget of 90 minutes (RESULTS.md's headline row; trainer.max_minutes=0 for none): an epoch of the
+# speed-perturbed copies takes 10-12 minutes on one CPU thread.
+ctc_defaults="loss=ctc optim.lr=2e-3 trainer.max_epochs=40 trainer.max_minutes=90"
 [[ " $* " == *" scheduler="* ]] || ctc_defaults="$ctc_defaults scheduler.min_epochs=12"
 if [ -z "$corpus" ]; then
   # The embedded corpus has 90 training utterances: a smaller model, small batches for enough updates,
