@@ -313,7 +313,8 @@ def test_a_real_corpus_gets_the_cnn_bilstm_newbob_and_speed_perturbation(recipe)
     cfg = OmegaConf.load(exp / "config.yaml")
     assert cfg.model.head == "bilstm" and cfg.model.time_stride == 2 and cfg.model.hidden_dim == 192
     assert cfg.scheduler._target_.endswith("NewBob") and cfg.scheduler.min_epochs == 12 and cfg.optim.lr == 2e-3
-    assert cfg.trainer.max_minutes == 90 and cfg.data.train.endswith("dump/fbank/train_sp") and len(json.loads((exp / "history.json").read_text())) == 1
+    assert cfg.trainer.max_minutes == 90 and cfg.data.train.endswith("dump/fbank/train_sp")
+    assert len(json.loads((exp / "history.json").read_text())) == 1
 
     train = read_token_table(work / "data" / "train" / "text")
     train_sp = DataDir.load(work / "data" / "train_sp")
