@@ -89,8 +89,8 @@ need_feats() {  # need_feats SET WHY
 }
 if [ "$checks" != only ]; then
   if in_stages 2; then
-    for set in $sets; do   # (the speed-perturbed copies are made by stage 2 itself)
-      [ "$set" != "$train_data" ] || [ "$speed_perturb" != true ] || continue
+    for set in $sets; do
+      if [ "$speed_perturb" = true ] && [ "$set" = "$train_data" ]; then continue; fi   # stage 2 makes the copies
       [ -d "data/$set" ] || { log "error: data/$set: no such data dir: prepare it first (the corpus recipe's stages 0-1, or your own Kaldi data dir)"; exit 1; }
     done
   else

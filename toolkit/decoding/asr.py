@@ -22,7 +22,7 @@ from toolkit.models.greedy import ctc_greedy_decode
 from toolkit.decoding.frame_viterbi import viterbi_decode
 from toolkit.models.greedy import argmax_collapse
 from toolkit.decoding.phone_lm import PhoneBigramLM
-from toolkit.models.acoustic import AcousticModel, acoustic_forward, build_acoustic_model
+from toolkit.models.acoustic import AcousticModel, acoustic_forward, attach_speaker_means, build_acoustic_model
 from toolkit.scoring.per import read_token_map, score
 from toolkit.models.checkpoint import load_model_weights
 
@@ -50,10 +50,7 @@ class TrainedAcousticModel:
         trained frontend when it normalises by speaker, as in training)."""
         dataset = dataset_from_spec(self.spec, data_dir, self.symbols, targets=targets)
         if self.model.per_speaker_cmn:
-            dataset.speaker_means = self.model.frontend_speaker_means(
-                loader_from_config(dataset, self.cfg, shuffle=False), dataset.data.utt2spk)
-            log.info("per-speaker means of the frontend's output: %d speakers of %s", len(dataset.speaker_means),
-                     dataset.dir)
+            attach_speaker_means(self.model, dataset, self.cfg)
         return dataset
 
     @torch.no_grad()

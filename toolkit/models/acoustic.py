@@ -8,17 +8,22 @@ needs (besides the symbol table saved next to it). `augment` (e.g. SpecAugment, 
 `augment/`) acts on the normalised features in training mode only, so both feature paths get it.
 """
 import inspect
+import logging
+import time
 from importlib import resources
 
 import torch
 from torch import nn
 
+from toolkit.data.asr_dataset import AsrDataset, loader_from_config
 from toolkit.data.feature_spec import FeatureSpec
 from toolkit.data.cmvn import cmvn_stats
 from toolkit.features.cmvn import GlobalCMVN, subtract_means, utterance_cmn
 from toolkit.features.deltas import add_deltas
 from toolkit.utils.errors import UserError
 from toolkit.utils.masks import lengths_to_mask
+
+log = logging.getLogger(__name__)
 
 #: What an acoustic encoder's constructor takes besides its config (filled in by build_acoustic_model).
 ENCODER_ARGS = ("input_dim", "num_classes")
@@ -108,6 +113,16 @@ class AcousticModel(nn.Module):
         """Phone log-priors from training label counts (V,), for hybrid decoding (posterior / prior)."""
         probs = (counts.double() + 1.0) / (counts.sum() + len(counts))
         self.log_priors.copy_(probs.log().float())
+
+
+def attach_speaker_means(model: AcousticModel, dataset: AsrDataset, cfg) -> None:
+    """Give a dataset's items their speaker's mean of the model's frontend output (per-speaker CMN of a
+    frontend inside the model), as training and decoding both need: one pass of the frontend over the data."""
+    start = time.time()
+    loader = loader_from_config(dataset, cfg, shuffle=False)
+    dataset.speaker_means = model.frontend_speaker_means(loader, dataset.data.utt2spk)
+    log.info("per-speaker means of the frontend's output: %d speakers of %s in %.1f s", len(dataset.speaker_means),
+             dataset.dir, time.time() - start)
 
 
 def acoustic_forward(model: nn.Module, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:

@@ -9,7 +9,6 @@ also gets `filters.png` (its learned filters against their initialisation).
 """
 import logging
 import shutil
-import time
 from pathlib import Path
 
 import torch
@@ -20,7 +19,7 @@ from toolkit.data.asr_dataset import AsrDataset, collate_asr, dataset_from_spec,
 from toolkit.data.feature_spec import FeatureSpec
 from toolkit.data.inputs import data_dir_files
 from toolkit.data.symbols import SymbolTable, ctc_symbols
-from toolkit.models.acoustic import AcousticModel, build_acoustic_model, check_acoustic_model_config
+from toolkit.models.acoustic import AcousticModel, attach_speaker_means, build_acoustic_model, check_acoustic_model_config
 from toolkit.models.frontend_plots import plot_experiment_filters
 from toolkit.scoring.per import read_token_map
 from toolkit.training.asr_tasks import CTCTask, FrameCETask
@@ -125,12 +124,8 @@ class SpeakerMeans:
         weights = [p.detach().to("cpu", copy=True) for p in self.model.frontend.parameters()]   # any device
         if self.weights is not None and all(torch.equal(a, b) for a, b in zip(weights, self.weights)):
             return
-        start = time.time()
-        loader = loader_from_config(self.dataset, self.cfg, shuffle=False)
-        self.dataset.speaker_means = self.model.frontend_speaker_means(loader, self.dataset.data.utt2spk)
+        attach_speaker_means(self.model, self.dataset, self.cfg)
         self.weights = weights
-        log.info("per-speaker means of the frontend's output: %d speakers of %s in %.1f s",
-                 len(self.dataset.speaker_means), self.dataset.dir, time.time() - start)
 
 
 def _has_trained_filters(model: AcousticModel) -> bool:
